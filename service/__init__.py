@@ -1,0 +1,87 @@
+"""Comment moderation service: the app factory. Importing this package does no I/O."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+API_TITLE = "Comment moderation service"
+API_VERSION = "1.0.0"
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the app. `config` overrides settings (tests); everything else comes from the environment."""
+    from flask_cors import CORS
+    from sqlalchemy import event
+
+    from .api import register_blueprints
+    from .auth import KeyCache
+    from .cli import register_commands
+    from .config import load_settings
+    from .errors import ServiceError, handle_service_error, handle_unexpected
+    from .extensions import db, migrate
+    from .openapi import ProblemApi
+    from .scoring.engine import ScoringEngine
+
+    settings = load_settings(config)
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(settings)
+    app.config.update(
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings["DATABASE_URL"]),
+        MAX_CONTENT_LENGTH=settings["MAX_BODY_BYTES"],
+        API_TITLE=API_TITLE,
+        API_VERSION=API_VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        JSON_SORT_KEYS=False,
+    )
+    if settings["DATABASE_URL"].startswith("sqlite:///"):
+        Path(settings["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            event.listen(db.engine, "connect", _sqlite_pragmas)
+
+    api = ProblemApi(app)
+    register_blueprints(api)
+    app.extensions["api"] = api
+    # The embed calls the public API from the sites' pages; origins are checked per key.
+    CORS(
+        app,
+        resources={r"/v1/(comments|articles)(/.*)?": {"origins": "*"}},
+        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
+        expose_headers=["ETag", "Retry-After", "Idempotent-Replayed", "X-Request-Id"],
+        max_age=86400,
+    )
+    app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(Exception, handle_unexpected)
+
+    app.extensions["key_cache"] = KeyCache()
+    engine = ScoringEngine(settings, scorer=settings.get("SCORER_INSTANCE"))
+    app.extensions["scoring"] = engine
+    if not engine.ready and settings.get("SCORER_PRELOAD", True):
+        engine.load_in_background()
+
+    register_commands(app)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        return {"connect_args": {"timeout": 30}}
+    # Connections dropped by a database restart are noticed and replaced, not handed out.
+    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()

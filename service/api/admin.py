@@ -1,0 +1,106 @@
+"""The admin API: sites, policies, keys, and article settings."""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import sites
+from ..auth import current_principal
+from ..errors import Forbidden
+from ..schemas.admin import (
+    ArticleSchema,
+    ArticleUpdateSchema,
+    KeyCreatedSchema,
+    KeyCreateSchema,
+    KeySchema,
+    SiteCreateSchema,
+    SiteSchema,
+    SiteUpdateSchema,
+)
+from ..schemas.common import ProblemSchema
+from . import authorized
+
+blp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Sites, policies and keys (admin keys)")
+
+
+@blp.route("/sites")
+class Sites(MethodView):
+    @authorized(blp, "admin")
+    @blp.response(200, SiteSchema(many=True))
+    def get(self):
+        """List the sites this key reaches"""
+        return [sites.site_view(s) for s in sites.list_sites(current_principal())]
+
+    @authorized(blp, "admin")
+    @blp.arguments(SiteCreateSchema)
+    @blp.response(201, SiteSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="The slug is taken")
+    def post(self, data):
+        """Create a site (keys for every site only)"""
+        if current_principal().site_id is not None:
+            raise Forbidden("a site's admin key cannot create sites")
+        return sites.site_view(sites.create_site(data))
+
+
+@blp.route("/sites/<string:slug>")
+class OneSite(MethodView):
+    @authorized(blp, "admin")
+    @blp.response(200, SiteSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site")
+    def get(self, slug):
+        """Read a site and its full policy"""
+        return sites.site_view(sites.site_by_slug(slug, current_principal()))
+
+    @authorized(blp, "admin")
+    @blp.arguments(SiteUpdateSchema)
+    @blp.response(200, SiteSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site")
+    def patch(self, data, slug):
+        """Change a site's name, origins or policy"""
+        site = sites.site_by_slug(slug, current_principal())
+        updated = sites.update_site(site, data)
+        current_app.extensions["key_cache"].clear()  # allowed origins live in the cached keys
+        return sites.site_view(updated)
+
+
+@blp.route("/sites/<string:slug>/articles/<string:article_id>")
+class ArticleSettings(MethodView):
+    @authorized(blp, "moderator")
+    @blp.arguments(ArticleUpdateSchema)
+    @blp.response(200, ArticleSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site or article")
+    def patch(self, data, slug, article_id):
+        """Close an article, pre-moderate it, or fix its title (moderators too)"""
+        site = sites.site_by_slug(slug, current_principal())
+        return sites.update_article(site, article_id, data)
+
+
+@blp.route("/keys")
+class Keys(MethodView):
+    @authorized(blp, "admin")
+    @blp.response(200, KeySchema(many=True))
+    def get(self):
+        """List keys (never their secrets)"""
+        return [sites.key_view(k) for k in sites.list_keys(current_principal())]
+
+    @authorized(blp, "admin")
+    @blp.arguments(KeyCreateSchema)
+    @blp.response(201, KeyCreatedSchema)
+    def post(self, data):
+        """Create a key; its secret is in this answer only"""
+        key, secret = sites.issue_key(current_principal(), data["role"], data.get("site"), data["name"])
+        return sites.key_view(key, secret)
+
+
+@blp.route("/keys/<int:key_id>")
+class OneKey(MethodView):
+    @authorized(blp, "admin")
+    @blp.response(200, KeySchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such key")
+    def delete(self, key_id):
+        """Revoke a key (it stops working within seconds on every process)"""
+        key = sites.revoke_key(current_principal(), key_id)
+        current_app.extensions["key_cache"].clear()
+        return sites.key_view(key)

@@ -1,0 +1,77 @@
+"""The public comments API, called by the embed with the site's embed key."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import comments as workflow
+from ..auth import current_principal
+from ..errors import ValidationFailed
+from ..schemas.comments import (
+    CommentCreatedSchema,
+    CommentCreateSchema,
+    PublicCommentSchema,
+    ThreadQuerySchema,
+    ThreadSchema,
+)
+from ..schemas.common import ProblemSchema
+from . import authorized
+
+blp = Blueprint("comments", __name__, url_prefix="/v1", description="Public comments, for the embed")
+
+MAX_IDEMPOTENCY_KEY = 255
+
+
+def _idempotency_key() -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise ValidationFailed("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters", "headers")
+    return key
+
+
+@blp.route("/comments")
+class Comments(MethodView):
+    @authorized(blp, "embed")
+    @blp.arguments(CommentCreateSchema)
+    @blp.response(201, CommentCreatedSchema)
+    @blp.alt_response(409, schema=ProblemSchema, description="Closed article, or an Idempotency-Key reused with another body")
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields")
+    def post(self, data):
+        """Post a comment (an Idempotency-Key header makes retries safe)"""
+        result = workflow.post_comment(
+            current_principal().site_id,
+            data,
+            engine=current_app.extensions["scoring"],
+            deadline=current_app.config["SCORING_DEADLINE_MS"] / 1000,
+            idempotency_key=_idempotency_key(),
+        )
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
+        return result.body, result.status_code, headers
+
+
+@blp.route("/articles/<string:article_id>/comments")
+class Thread(MethodView):
+    @authorized(blp, "embed")
+    @blp.arguments(ThreadQuerySchema, location="query")
+    @blp.response(200, ThreadSchema)
+    @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
+    def get(self, query, article_id):
+        """List an article's approved comments, threaded, a page of top-level comments at a time"""
+        article = workflow.find_article(current_principal().site_id, article_id)
+        etag = workflow.thread_etag(article, query)
+        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+        if request.if_none_match.contains(etag):
+            return current_app.response_class(status=304, headers=headers)
+        return workflow.list_thread(article, **query), 200, headers
+
+
+@blp.route("/comments/<int:comment_id>")
+class OneComment(MethodView):
+    @authorized(blp, "embed")
+    @blp.response(200, PublicCommentSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No approved comment with this id")
+    def get(self, comment_id):
+        """Read one approved comment"""
+        return workflow.get_public_comment(current_principal().site_id, comment_id)

@@ -1,0 +1,159 @@
+"""API keys: generation, hashing, and the role and site checks every route makes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, g, request
+
+from .db import ApiKey, Site
+from .errors import Forbidden, Unauthorized
+from .extensions import db
+
+# Embed keys are public (they sit in the article page), so they read like Stripe's
+# publishable keys; moderator and admin keys are secrets.
+KEY_PREFIXES = {"embed": "pk_", "moderator": "sk_mod_", "admin": "sk_admin_"}
+# Admin keys may do what moderator keys may.
+ROLE_GRANTS = {"embed": {"embed"}, "moderator": {"moderator"}, "admin": {"moderator", "admin"}}
+# How long a process trusts its cached view of a key; a revoked key stops working within this.
+KEY_CACHE_SECONDS = 10.0
+
+
+def hash_key(key: str) -> str:
+    # Keys carry 192 random bits, so a fast unsalted hash cannot be brute-forced.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_key(role: str) -> str:
+    return KEY_PREFIXES[role] + secrets.token_urlsafe(24)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the key's id, role and site (None: every site)."""
+
+    key_id: int
+    role: str
+    site_id: int | None
+    allowed_origins: tuple[str, ...]
+
+    @property
+    def actor(self) -> str:
+        return f"key:{self.key_id}"
+
+    def may_act_on(self, site_id: int) -> bool:
+        return self.site_id is None or self.site_id == site_id
+
+
+def create_key(role: str, site: Site | None, name: str = "") -> tuple[ApiKey, str]:
+    """Add a key to the session; return it with its secret, which is shown only this once."""
+    if role == "embed" and site is None:
+        raise ValueError("an embed key belongs to one site")
+    secret = generate_key(role)
+    key = ApiKey(
+        key_hash=hash_key(secret),
+        prefix=secret[:12],
+        role=role,
+        site_id=site.id if site else None,
+        name=name,
+    )
+    db.session.add(key)
+    return key, secret
+
+
+class KeyCache:
+    """A short-lived per-process cache of key lookups: the hot public GET path skips a query."""
+
+    def __init__(self, ttl: float = KEY_CACHE_SECONDS):
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def get(self, key_hash: str, load: Callable[[str], Principal | None]) -> Principal | None:
+        now = time.monotonic()
+        hit = self._entries.get(key_hash)
+        if hit and hit[0] > now:
+            return hit[1]
+        principal = load(key_hash)
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key_hash] = (now + self.ttl, principal)
+        return principal
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def _load_principal(key_hash: str) -> Principal | None:
+    row = db.session.execute(
+        sa.select(ApiKey.id, ApiKey.role, ApiKey.site_id, Site.allowed_origins)
+        .outerjoin(Site, Site.id == ApiKey.site_id)
+        .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    return Principal(row.id, row.role, row.site_id, tuple(row.allowed_origins or ()))
+
+
+def authenticate() -> Principal:
+    header = request.headers.get("Authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key.strip():
+        raise Unauthorized("send the key as 'Authorization: Bearer <key>'")
+    cache: KeyCache = current_app.extensions["key_cache"]
+    principal = cache.get(hash_key(key.strip()), _load_principal)
+    if principal is None:
+        raise Unauthorized("the key is unknown or revoked")
+    return principal
+
+
+def check_origin(principal: Principal) -> None:
+    """An embed key only works from its site's pages. Browsers send Origin on every
+    cross-origin request and on same-origin POSTs; a same-origin GET may come without one."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        if request.method in ("GET", "HEAD"):
+            return
+        raise Forbidden("an embed key must be used from a page of its site (no Origin header)")
+    if origin.rstrip("/") not in principal.allowed_origins:
+        raise Forbidden(f"origin {origin!r} is not allowed for this site")
+
+
+def require_role(*roles: str) -> Callable:
+    """Route decorator: a key granting one of `roles`, and for embed keys an allowed Origin."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = authenticate()
+            if not ROLE_GRANTS[principal.role] & set(roles):
+                raise Forbidden(f"a key with role {principal.role!r} may not call this; allowed: {', '.join(roles)}")
+            if principal.role == "embed":
+                check_origin(principal)
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        wrapper._roles = roles  # type: ignore[attr-defined]  # read by the OpenAPI security docs
+        return wrapper
+
+    return decorator
+
+
+def current_principal() -> Principal:
+    return g.principal
+
+
+def require_site_access(site_id: int) -> None:
+    if not current_principal().may_act_on(site_id):
+        raise Forbidden("this key belongs to another site")
+
+
+def sites_in_scope(principal: Principal) -> Iterable[int] | None:
+    """None when the key reaches every site."""
+    return None if principal.site_id is None else (principal.site_id,)

@@ -1,0 +1,129 @@
+"""Commands: `flask ...` for operators, and `comment-service` to start everything in one go."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+comments_cli = AppGroup("comments", help="Work on stored comments.")
+
+
+@click.command("create-site")
+@click.argument("slug")
+@click.option("--name", help="display name (default: the slug)")
+@click.option("--origin", "origins", multiple=True, help="an allowed origin, e.g. https://news.example (repeat)")
+@with_appcontext
+def create_site_command(slug: str, name: str | None, origins: tuple[str, ...]) -> None:
+    """Create a site that the embed may post to from ORIGINs."""
+    from .errors import ServiceError
+    from .schemas.admin import SiteCreateSchema
+    from .sites import create_site
+
+    errors = SiteCreateSchema().validate({"slug": slug, "name": name or slug, "allowed_origins": list(origins)})
+    if errors:
+        raise click.UsageError(json.dumps(errors))
+    data = SiteCreateSchema().load({"slug": slug, "name": name or slug, "allowed_origins": list(origins)})
+    try:
+        site = create_site(data)
+    except ServiceError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(f"site {site.slug} created (id {site.id})")
+
+
+@click.command("create-key")
+@click.argument("role", type=click.Choice(["embed", "moderator", "admin"]))
+@click.option("--site", "site_slug", help="the site's slug (required for embed keys; omit for every site)")
+@click.option("--name", default="", help="what the key is for")
+@with_appcontext
+def create_key_command(role: str, site_slug: str | None, name: str) -> None:
+    """Create a key and print it. It is shown this once: only its hash is stored."""
+    from .errors import ServiceError
+    from .sites import issue_key
+
+    try:
+        key, secret = issue_key(None, role, site_slug, name)
+    except ServiceError as error:
+        raise click.ClickException(error.detail) from error
+    click.echo(secret)
+    click.echo(f"(key {key.id}, role {role}, site {site_slug or 'every site'}; store it now, it is not shown again)", err=True)
+
+
+@comments_cli.command("score-pending")
+@click.option("--batch-size", default=256, show_default=True)
+@click.option("--limit", type=int, help="stop after this many comments")
+@with_appcontext
+def score_pending_command(batch_size: int, limit: int | None) -> None:
+    """Score the comments stored as pending (scorer past its deadline) and decide them."""
+    import sqlalchemy as sa
+
+    from .comments import score_pending
+    from .db import Comment
+    from .extensions import db
+
+    total = db.session.scalar(sa.select(sa.func.count()).where(Comment.status == "pending"))
+    if limit is not None:
+        total = min(total, limit)
+    engine = current_app.extensions["scoring"]
+    with click.progressbar(length=total, label="scoring pending comments", file=sys.stderr) as bar:
+        done = score_pending(engine, batch_size=batch_size, limit=limit, progress=bar.update)
+    click.echo(f"{done} comments scored and decided")
+
+
+@click.command("write-openapi")
+@click.argument("path", default="openapi.yaml")
+@with_appcontext
+def write_openapi_command(path: str) -> None:
+    """Write the OpenAPI document generated from the code (openapi.yaml)."""
+    from .openapi import spec_yaml
+
+    Path(path).write_text(spec_yaml(current_app.extensions["api"]))
+    click.echo(f"wrote {path}")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (create_site_command, create_key_command, write_openapi_command, comments_cli):
+        app.cli.add_command(command)
+    try:
+        from .scoring.commands import scoring_cli
+    except ImportError:  # the scoring commands need the training extra
+        return
+    app.cli.add_command(scoring_cli)
+
+
+# --- comment-service: one command to start on the embedded defaults --------------------------
+
+
+@click.group()
+def main() -> None:
+    """The comment moderation service."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+@click.option("--workers", default=2, show_default=True)
+@click.option("--demo/--no-demo", default=True, show_default=True, help="create a demo site and keys on first start")
+def serve(host: str, port: int, workers: int, demo: bool) -> None:
+    """Upgrade the database, create the demo site if asked, and serve with gunicorn."""
+    from . import create_app
+    from .demo import ensure_demo
+
+    app = create_app({"SCORER_PRELOAD": False})
+    with app.app_context():
+        from flask_migrate import upgrade
+
+        upgrade(directory=app.extensions["migrate"].directory)
+        if demo:
+            ensure_demo(app, f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}")
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
+         "--bind", f"{host}:{port}", "--graceful-timeout", "20", "--access-logfile", "-",
+         "service.wsgi:app"],
+    )

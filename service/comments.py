@@ -1,0 +1,313 @@
+"""The public comment workflow: post a comment, read the approved thread, score late comments."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from .db import Article, Comment, IdempotencyRecord, Site
+from .errors import ArticleClosed, IdempotencyConflict, NotFound, ValidationFailed
+from .extensions import db
+from .moderation.policy import CompiledLists, Policy, decide, match_words
+from .scoring.base import Scores
+from .scoring.engine import ScoringEngine
+from .transitions import record_transition
+
+# Replies nest at most this deep; deeper threads are unreadable in an embed.
+MAX_DEPTH = 5
+# Approved replies shown under one top-level comment.
+MAX_REPLIES_PER_ROOT = 200
+
+
+def author_key(user_id: str | None, email: str | None) -> str | None:
+    """Who the author is across comments: the site's user id, else a hash of the e-mail."""
+    if user_id:
+        return f"user:{user_id}"
+    if email:
+        return "email:" + hashlib.sha256(email.strip().casefold().encode()).hexdigest()
+    return None
+
+
+def request_fingerprint(body: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def get_site(site_id: int) -> Site:
+    site = db.session.get(Site, site_id)
+    if site is None:
+        raise NotFound("the site of this key no longer exists")
+    return site
+
+
+def find_article(site_id: int, external_id: str) -> Article | None:
+    return db.session.execute(
+        sa.select(Article).where(Article.site_id == site_id, Article.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def _get_or_create_article(site_id: int, ref: dict[str, str]) -> Article:
+    article = find_article(site_id, ref["id"])
+    if article is not None:
+        return article
+    try:
+        with db.session.begin_nested():
+            article = Article(site_id=site_id, external_id=ref["id"], url=ref["url"], title=ref["title"])
+            db.session.add(article)
+    except IntegrityError:  # another request created it first
+        article = find_article(site_id, ref["id"])
+        assert article is not None
+    return article
+
+
+def _check_parent(article: Article, parent_id: int) -> Comment:
+    parent = db.session.get(Comment, parent_id)
+    if parent is None or parent.article_id != article.id or parent.status != "approved":
+        raise ValidationFailed("parent_id", "must be an approved comment of the same article")
+    if parent.depth + 1 > MAX_DEPTH:
+        raise ValidationFailed("parent_id", f"replies nest at most {MAX_DEPTH} deep")
+    return parent
+
+
+@dataclass
+class PostResult:
+    status_code: int
+    body: dict[str, Any]
+    replayed: bool = False
+
+
+def _replay(site_id: int, key: str, fingerprint: str) -> PostResult | None:
+    record = db.session.execute(
+        sa.select(IdempotencyRecord).where(IdempotencyRecord.site_id == site_id, IdempotencyRecord.key == key)
+    ).scalar_one_or_none()
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyConflict(
+            "this Idempotency-Key was already used with a different request body; use a new key"
+        )
+    body = dict(record.response)
+    body["created_at"] = datetime.fromisoformat(body["created_at"])
+    return PostResult(record.status_code, body, replayed=True)
+
+
+def post_comment(
+    site_id: int,
+    data: dict[str, Any],
+    *,
+    engine: ScoringEngine,
+    deadline: float,
+    idempotency_key: str | None = None,
+) -> PostResult:
+    """Validate, score, decide and store one comment, all in one transaction."""
+    fingerprint = request_fingerprint(data)
+    if idempotency_key:
+        replay = _replay(site_id, idempotency_key, fingerprint)
+        if replay:
+            return replay
+
+    site = get_site(site_id)
+    article = _get_or_create_article(site_id, data["article"])
+    if article.closed:
+        raise ArticleClosed("this article no longer takes comments")
+    parent = _check_parent(article, data["parent_id"]) if data.get("parent_id") else None
+
+    policy = Policy.from_dict(site.policy)
+    banned, suspect = match_words(data["text"], CompiledLists.from_policy(policy))
+    # A banned word rejects whatever the model says, so the model is not asked.
+    scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
+    decision = decide(
+        scores, policy, banned=banned, suspect=suspect, article_premoderated=article.premoderated
+    )
+    author = data["author"]
+    comment = Comment(
+        site_id=site_id,
+        article_id=article.id,
+        parent_id=parent.id if parent else None,
+        root_id=(parent.root_id or parent.id) if parent else None,
+        depth=parent.depth + 1 if parent else 0,
+        author_name=author["name"],
+        author_email=author.get("email"),
+        author_user_id=author.get("user_id"),
+        author_key=author_key(author.get("user_id"), author.get("email")),
+        text=data["text"],
+        scores=scores,
+    )
+    if scores is not None:
+        scorer = engine.scorer
+        comment.model_name, comment.model_version = scorer.name, scorer.version
+    record_transition(
+        comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons]
+    )
+    body = {
+        "id": comment.id,
+        "status": comment.status,
+        "published": comment.status == "approved",
+        "article_id": article.external_id,
+        "parent_id": comment.parent_id,
+        "created_at": comment.created_at,
+    }
+    result = PostResult(201, body)
+    if idempotency_key:
+        db.session.add(
+            IdempotencyRecord(
+                site_id=site_id, key=idempotency_key, request_hash=fingerprint, status_code=201,
+                response={**body, "created_at": comment.created_at.isoformat()},
+            )
+        )
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A concurrent request with the same Idempotency-Key committed first: answer as it did.
+        db.session.rollback()
+        if idempotency_key:
+            replay = _replay(site_id, idempotency_key, fingerprint)
+            if replay:
+                return replay
+        raise
+    return result
+
+
+# --- reading the public thread ---------------------------------------------------------
+
+
+def encode_cursor(last_id: int, sort: str) -> str:
+    raw = json.dumps({"after": last_id, "sort": sort}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        data = json.loads(base64.urlsafe_b64decode(padded))
+        after = data["after"]
+        if data["sort"] != sort or not isinstance(after, int):
+            raise ValueError
+    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        raise ValidationFailed("cursor", "is not a cursor of this list (sort must not change)", "query") from None
+    return after
+
+
+def thread_etag(article: Article | None, query: dict[str, Any]) -> str:
+    """Changes whenever the public thread (or the page asked for) changes."""
+    version = f"{article.id}:{article.thread_version}:{int(article.closed)}" if article else "none"
+    key = f"{version}|{query.get('sort')}|{query.get('limit')}|{query.get('cursor')}"
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def _public(comment: Comment) -> dict[str, Any]:
+    return {
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "author": {"name": comment.author_name},
+        "text": comment.text,
+        "created_at": comment.created_at,
+        "replies": [],
+    }
+
+
+def list_thread(
+    article: Article | None, *, sort: str = "newest", limit: int = 20, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of approved top-level comments, newest or oldest first, each with its approved replies."""
+    if article is None:
+        return {"article": None, "total": 0, "comments": [], "next_cursor": None}
+    query = sa.select(Comment).where(
+        Comment.article_id == article.id, Comment.status == "approved", Comment.depth == 0
+    )
+    if cursor:
+        after = decode_cursor(cursor, sort)
+        query = query.where(Comment.id < after if sort == "newest" else Comment.id > after)
+    order = Comment.id.desc() if sort == "newest" else Comment.id.asc()
+    roots = list(db.session.execute(query.order_by(order).limit(limit + 1)).scalars())
+    has_more = len(roots) > limit
+    roots = roots[:limit]
+
+    nodes = {c.id: _public(c) for c in roots}
+    if roots:
+        replies = db.session.execute(
+            sa.select(Comment)
+            .where(Comment.root_id.in_(list(nodes)), Comment.status == "approved")
+            .order_by(Comment.id)
+        ).scalars()
+        shown_per_root: dict[int, int] = {}
+        for reply in replies:
+            parent = nodes.get(reply.parent_id)
+            # A reply whose parent is not public (held after reports) is hidden with it.
+            if parent is None or shown_per_root.get(reply.root_id, 0) >= MAX_REPLIES_PER_ROOT:
+                continue
+            shown_per_root[reply.root_id] = shown_per_root.get(reply.root_id, 0) + 1
+            node = _public(reply)
+            nodes[reply.id] = node
+            parent["replies"].append(node)
+    return {
+        "article": {
+            "id": article.external_id,
+            "title": article.title,
+            "url": article.url,
+            "closed": article.closed,
+        },
+        "total": article.approved_count,
+        "comments": [nodes[c.id] for c in roots],
+        "next_cursor": encode_cursor(roots[-1].id, sort) if has_more else None,
+    }
+
+
+def get_public_comment(site_id: int, comment_id: int) -> dict[str, Any]:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or comment.site_id != site_id or comment.status != "approved":
+        raise NotFound("no approved comment with this id")
+    return _public(comment) | {"replies": []}
+
+
+# --- late scoring ------------------------------------------------------------------------
+
+
+def score_pending(engine: ScoringEngine, *, batch_size: int = 256, limit: int | None = None, progress=None) -> int:
+    """Score comments stored as pending and decide them; returns how many were decided."""
+    scorer = engine.scorer
+    done = 0
+    last_id = 0
+    while limit is None or done < limit:
+        size = batch_size if limit is None else min(batch_size, limit - done)
+        batch = list(
+            db.session.execute(
+                sa.select(Comment)
+                .where(Comment.status == "pending", Comment.id > last_id)
+                .order_by(Comment.id)
+                .limit(size)
+            ).scalars()
+        )
+        if not batch:
+            break
+        all_scores = scorer.score([c.text for c in batch])
+        sites: dict[int, tuple[Policy, CompiledLists]] = {}
+        for comment, scores in zip(batch, all_scores, strict=True):
+            if comment.site_id not in sites:
+                policy = Policy.from_dict(get_site(comment.site_id).policy)
+                sites[comment.site_id] = (policy, CompiledLists.from_policy(policy))
+            policy, lists = sites[comment.site_id]
+            banned, suspect = match_words(comment.text, lists)
+            article = comment.article
+            decision = decide(
+                scores, policy, banned=banned, suspect=suspect, article_premoderated=article.premoderated
+            )
+            comment.scores = scores
+            comment.model_name, comment.model_version = scorer.name, scorer.version
+            record_transition(
+                comment, article, decision.status, reason="late scoring",
+                reasons=[r.to_dict() for r in decision.reasons],
+            )
+        db.session.commit()
+        done += len(batch)
+        last_id = batch[-1].id
+        if progress:
+            progress(len(batch))
+    return done

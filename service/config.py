@@ -1,0 +1,72 @@
+"""Settings: environment variables over embedded defaults, so the service runs with no configuration."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# name -> (default, parser). Every setting the service reads is listed here, and the
+# README's configuration table is written from the same list.
+_int = int
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _float(value: str) -> float:
+    return float(value)
+
+
+SETTINGS: dict[str, tuple[Any, Any, str]] = {
+    "DATABASE_URL": (
+        f"sqlite:///{PROJECT_ROOT / 'instance' / 'comments.db'}",
+        str,
+        "SQLAlchemy URL; PostgreSQL in production: postgresql+psycopg://user@host/db",
+    ),
+    "SCORER": ("embedded", str, "scoring backend: embedded or detoxify"),
+    "EMBEDDED_MODEL_PATH": (
+        str(PROJECT_ROOT / "models" / "embedded"),
+        str,
+        "folder of the embedded model's files",
+    ),
+    "DETOXIFY_MODEL": ("original", str, "detoxify model type (original, unbiased, multilingual, ...)"),
+    "DETOXIFY_CHECKPOINT": ("", str, "local detoxify checkpoint file (offline); operator-provided only"),
+    "DETOXIFY_CONFIG_PATH": ("", str, "local Hugging Face config/tokenizer folder for the checkpoint"),
+    "SCORING_DEADLINE_MS": (
+        250,
+        _int,
+        "how long a POST waits for a score before storing the comment as pending",
+    ),
+    "SCORING_MAX_BATCH": (64, _int, "micro-batcher: most comments in one model call"),
+    "SCORING_MAX_WAIT_MS": (2, _int, "micro-batcher: longest wait to fill a batch"),
+    "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
+    "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage; redis://127.0.0.1:6379 to share limits"),
+    "RATELIMIT_POST": ("30 per minute", str, "posting limit per client address"),
+    "RATELIMIT_ENABLED": (True, _bool, "turn rate limits off (benchmarks only)"),
+    "CELERY_BROKER_URL": ("", str, "Celery broker (redis:// or amqp://); empty: a background thread delivers"),
+    "WEBHOOK_ALLOW_PRIVATE": ("", str, "comma-separated hosts or CIDRs webhooks may reach despite the SSRF guard"),
+    "LOG_LEVEL": ("INFO", str, "log level"),
+}
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ=os.environ) -> dict[str, Any]:
+    """Defaults, then environment variables, then explicit overrides (tests)."""
+    settings: dict[str, Any] = {}
+    for name, (default, parse, _help) in SETTINGS.items():
+        raw = environ.get(name)
+        settings[name] = parse(raw) if raw not in (None, "") else default
+    settings.update(overrides or {})
+    return settings
+
+
+def settings_table() -> str:
+    """The configuration table of the README, as Markdown."""
+    rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
+    for name, (default, _parse, help_text) in SETTINGS.items():
+        shown = str(default).replace(str(PROJECT_ROOT), ".")
+        rows.append(f"| `{name}` | `{shown}` | {help_text} |")
+    return "\n".join(rows)

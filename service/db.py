@@ -1,0 +1,188 @@
+"""The database tables. (The top-level models/ folder holds model files, not these.)"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
+
+COMMENT_STATUSES = ("pending", "approved", "held", "rejected", "deleted")
+ROLES = ("embed", "moderator", "admin")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.TypeDecorator):
+    """Aware UTC datetimes on every database (SQLite hands back naive ones)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    policy: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ApiKey(db.Model):
+    """A key is shown once; only its SHA-256 is kept (keys are long random strings, so no salt is needed)."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(16))
+    role: Mapped[str] = mapped_column(sa.Enum(*ROLES, name="key_role", native_enum=False))
+    # None: every site (moderator and admin keys only).
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    site: Mapped[Site | None] = relationship()
+
+
+class Article(db.Model):
+    __tablename__ = "articles"
+    __table_args__ = (sa.UniqueConstraint("site_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    external_id: Mapped[str] = mapped_column(sa.String(200))
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    title: Mapped[str] = mapped_column(sa.String(500))
+    closed: Mapped[bool] = mapped_column(default=False)
+    premoderated: Mapped[bool] = mapped_column(default=False)
+    # Approved comments, kept with every transition so the public list needs no COUNT.
+    approved_count: Mapped[int] = mapped_column(default=0)
+    # Bumped whenever the public thread changes: the ETag of the thread.
+    thread_version: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+    __table_args__ = (
+        # The public thread: top-level approved comments of an article, by id.
+        sa.Index("ix_comments_thread", "article_id", "status", "depth", "id"),
+        # Replies of the roots on one page.
+        sa.Index("ix_comments_root", "root_id", "status", "id"),
+        # Moderation queues per site.
+        sa.Index("ix_comments_queue", "site_id", "status", "id"),
+        sa.Index("ix_comments_author", "site_id", "author_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    article_id: Mapped[int] = mapped_column(sa.ForeignKey("articles.id", ondelete="CASCADE"))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
+    root_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
+    depth: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(
+        sa.Enum(*COMMENT_STATUSES, name="comment_status", native_enum=False)
+    )
+    author_name: Mapped[str] = mapped_column(sa.String(100))
+    author_email: Mapped[str | None] = mapped_column(sa.String(320))
+    author_user_id: Mapped[str | None] = mapped_column(sa.String(200))
+    # Who the author is for history and trust: the site's user id, else a hash of the e-mail.
+    author_key: Mapped[str | None] = mapped_column(sa.String(128))
+    text: Mapped[str] = mapped_column(sa.Text)
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSONType)
+    model_name: Mapped[str | None] = mapped_column(sa.String(100))
+    model_version: Mapped[str | None] = mapped_column(sa.String(100))
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    report_count: Mapped[int] = mapped_column(default=0)
+    # Optimistic concurrency for moderators: bumped on every change.
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    article: Mapped[Article] = relationship()
+    parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+
+class ModerationEvent(db.Model):
+    """One transition of a comment. Written once, never changed (see the guard below)."""
+
+    __tablename__ = "moderation_events"
+    __table_args__ = (sa.Index("ix_moderation_events_site", "site_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    # "system", or "key:<id>" for a person acting through an API key.
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    from_status: Mapped[str | None] = mapped_column(sa.String(16))
+    to_status: Mapped[str] = mapped_column(sa.String(16))
+    reason: Mapped[str] = mapped_column(sa.String(200), default="")
+    note: Mapped[str] = mapped_column(sa.String(2000), default="")
+    reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    scores: Mapped[dict[str, float] | None] = mapped_column(JSONType)
+    model_name: Mapped[str | None] = mapped_column(sa.String(100))
+    model_version: Mapped[str | None] = mapped_column(sa.String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyRecord(db.Model):
+    """The first answer to a request with an Idempotency-Key, replayed for retries."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (sa.UniqueConstraint("site_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(sa.String(255))
+    request_hash: Mapped[str] = mapped_column(sa.String(64))
+    status_code: Mapped[int]
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutboxEvent(db.Model):
+    """An event for webhooks, written in the same transaction as the change it announces."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The webhook-id receivers de-duplicate on.
+    event_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(sa.String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set once the event has been fanned out into deliveries for every endpoint.
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+@event.listens_for(ModerationEvent, "before_update")
+def _events_are_immutable(mapper, connection, target):
+    raise ValueError("moderation events are immutable")

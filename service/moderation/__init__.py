@@ -1,0 +1,1 @@
+"""The moderation domain: text normalisation, word lists and the decision policy. No Flask, no SQL."""

@@ -1,0 +1,150 @@
+"""The decision policy: pure functions from (scores, word matches, site policy, author) to a decision."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from ..scoring.base import LABELS
+from .wordlists import WordList, WordMatch
+
+Status = Literal["pending", "approved", "held", "rejected"]
+AuthorStanding = Literal["regular", "trusted", "suspended", "banned"]
+# Most lenient to strictest; a decision only ever moves right as evidence is added.
+SEVERITY: dict[str, int] = {"approved": 0, "pending": 1, "held": 2, "rejected": 3}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """A label's score at or above `hold` holds the comment; at or above `reject` rejects it."""
+
+    hold: float | None = 0.5
+    reject: float | None = None
+
+
+@dataclass(frozen=True)
+class Policy:
+    thresholds: Mapping[str, Thresholds] = field(
+        default_factory=lambda: {label: Thresholds() for label in LABELS}
+    )
+    premoderation: bool = False
+    banned_words: tuple[str, ...] = ()
+    suspect_words: tuple[str, ...] = ()
+    # Readers' reports that send an approved comment back to the queue.
+    report_threshold: int = 3
+    # Whether trusted authors skip pre-moderation and suspect words (never the banned list).
+    trusted_skip_premoderation: bool = True
+    # What happens to comments of banned authors: "rejected" or "held".
+    banned_author_status: Literal["rejected", "held"] = "rejected"
+    rejection_reasons: tuple[str, ...] = ("spam", "abuse", "off-topic", "personal-data", "other")
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
+        """Build from the JSON stored with a site; missing keys take the defaults."""
+        data = dict(data or {})
+        thresholds = {label: Thresholds() for label in LABELS}
+        for label, values in (data.pop("thresholds", None) or {}).items():
+            thresholds[label] = Thresholds(values.get("hold"), values.get("reject"))
+        for key in ("banned_words", "suspect_words", "rejection_reasons"):
+            if key in data:
+                data[key] = tuple(data[key])
+        known = {f for f in cls.__dataclass_fields__ if f != "thresholds"}
+        return cls(thresholds=thresholds, **{k: v for k, v in data.items() if k in known})
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["thresholds"] = {label: asdict(t) for label, t in self.thresholds.items()}
+        for key in ("banned_words", "suspect_words", "rejection_reasons"):
+            data[key] = list(data[key])
+        return data
+
+
+@dataclass(frozen=True)
+class Reason:
+    """Why a decision was taken; stored with the comment and its moderation event."""
+
+    code: str
+    label: str | None = None
+    score: float | None = None
+    threshold: float | None = None
+    word: str | None = None
+    matched: str | None = None
+    start: int | None = None
+    end: int | None = None
+    scope: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: Status
+    reasons: tuple[Reason, ...] = ()
+
+
+@dataclass(frozen=True)
+class CompiledLists:
+    """A policy's word lists compiled once, since matching runs on every comment."""
+
+    banned: WordList
+    suspect: WordList
+
+    @classmethod
+    def from_policy(cls, policy: Policy) -> CompiledLists:
+        return cls(WordList(policy.banned_words), WordList(policy.suspect_words))
+
+
+def match_words(text: str, lists: CompiledLists) -> tuple[list[WordMatch], list[WordMatch]]:
+    """The banned and the suspect words found in a text."""
+    return lists.banned.find(text), lists.suspect.find(text)
+
+
+def _word_reasons(code: str, matches: list[WordMatch]) -> list[Reason]:
+    return [Reason(code, word=m.entry, matched=m.matched, start=m.start, end=m.end) for m in matches]
+
+
+def decide(
+    scores: Mapping[str, float] | None,
+    policy: Policy,
+    *,
+    banned: list[WordMatch] = (),  # type: ignore[assignment]
+    suspect: list[WordMatch] = (),  # type: ignore[assignment]
+    article_premoderated: bool = False,
+    author: AuthorStanding = "regular",
+) -> Decision:
+    """Decide a new comment's status. `scores` is None when scoring did not finish in time."""
+    rejected: list[Reason] = _word_reasons("banned_word", list(banned))
+    held: list[Reason] = []
+    trusted = author == "trusted" and policy.trusted_skip_premoderation
+
+    if author in ("banned", "suspended"):
+        reason = Reason(f"author_{author}")
+        (rejected if policy.banned_author_status == "rejected" else held).append(reason)
+
+    if scores is not None:
+        for label in LABELS:
+            limits = policy.thresholds.get(label)
+            score = scores.get(label)
+            if limits is None or score is None:
+                continue
+            if limits.reject is not None and score >= limits.reject:
+                rejected.append(Reason("label_above_reject", label, round(score, 4), limits.reject))
+            elif limits.hold is not None and score >= limits.hold:
+                held.append(Reason("label_above_hold", label, round(score, 4), limits.hold))
+
+    if not trusted:
+        held.extend(_word_reasons("suspect_word", list(suspect)))
+        if policy.premoderation:
+            held.append(Reason("premoderation", scope="site"))
+        if article_premoderated:
+            held.append(Reason("premoderation", scope="article"))
+
+    if rejected:
+        return Decision("rejected", tuple(rejected + held))
+    if scores is None:
+        return Decision("pending", (Reason("scoring_pending"), *held))
+    if held:
+        return Decision("held", tuple(held))
+    return Decision("approved")

@@ -1,0 +1,46 @@
+"""Normalising comment text before it is stored, scored and matched."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Bidirectional overrides and isolates re-order what a reader sees (spoofing); legitimate
+# right-to-left text does not need them, so they are dropped. Marks (LRM/RLM) are kept.
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
+)
+# C0/C1 control characters except tab and newline.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_MANY_BLANK_LINES = re.compile(r"\n{3,}")
+# Zalgo text stacks combining marks; three per letter is more than any script needs.
+MAX_COMBINING_RUN = 3
+
+
+def _cap_combining_marks(text: str) -> str:
+    out: list[str] = []
+    run = 0
+    for char in text:
+        if unicodedata.combining(char):
+            run += 1
+            if run > MAX_COMBINING_RUN:
+                continue
+        else:
+            run = 0
+        out.append(char)
+    return "".join(out)
+
+
+def normalise_text(text: str) -> str:
+    """NFKC, newlines unified, control and bidi-override characters dropped, zalgo capped, trimmed."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = _CONTROL.sub("", text).translate(_BIDI_CONTROLS)
+    text = _cap_combining_marks(text)
+    text = _MANY_BLANK_LINES.sub("\n\n", text)
+    return text.strip()
+
+
+def normalise_line(text: str) -> str:
+    """For one-line fields (names, titles): the same, with every run of white space made one space."""
+    return " ".join(normalise_text(text).split())

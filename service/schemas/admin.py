@@ -1,0 +1,118 @@
+"""Schemas of the admin API: sites, their policies, keys and articles."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from ..db import ROLES
+from ..scoring.base import LABELS, OPTIONAL_LABELS
+from .common import CleanString
+
+SCORE = validate.Range(min=0.0, max=1.0)
+WORD = fields.String(validate=validate.Length(min=1, max=100))
+
+
+class ThresholdsSchema(Schema):
+    hold = fields.Float(allow_none=True, load_default=None, validate=SCORE)
+    reject = fields.Float(allow_none=True, load_default=None, validate=SCORE)
+
+    @validates_schema
+    def _hold_below_reject(self, data, **kwargs):
+        hold, reject = data.get("hold"), data.get("reject")
+        if hold is not None and reject is not None and reject < hold:
+            raise ValidationError("must not be below hold", "reject")
+
+
+class PolicySchema(Schema):
+    thresholds = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(LABELS + OPTIONAL_LABELS)),
+        values=fields.Nested(ThresholdsSchema),
+        metadata={"description": "per label: hold at or above `hold`, reject at or above `reject` (null: never)"},
+    )
+    premoderation = fields.Boolean(metadata={"description": "hold every comment for a moderator"})
+    banned_words = fields.List(WORD, validate=validate.Length(max=5000), metadata={"description": "reject; `word*` matches words starting with it"})
+    suspect_words = fields.List(WORD, validate=validate.Length(max=5000), metadata={"description": "hold"})
+    report_threshold = fields.Integer(validate=validate.Range(min=1, max=1000))
+    trusted_skip_premoderation = fields.Boolean()
+    banned_author_status = fields.String(validate=validate.OneOf(["rejected", "held"]))
+    rejection_reasons = fields.List(fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(min=1, max=50))
+
+
+class OriginField(fields.String):
+    """A browser origin: scheme://host[:port], nothing after it."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs).rstrip("/")
+        try:
+            parts = urlsplit(text)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError as error:
+            raise ValidationError("is not an origin") from error
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+            raise ValidationError("must look like https://news.example (scheme, host, optional port)")
+        return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+class SiteCreateSchema(Schema):
+    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="lower-case letters, digits and dashes, 2 to 64"))
+    name = CleanString(max_length=200, required=True)
+    allowed_origins = fields.List(OriginField(), load_default=list, validate=validate.Length(max=50))
+    policy = fields.Nested(PolicySchema, load_default=dict)
+
+
+class SiteUpdateSchema(Schema):
+    name = CleanString(max_length=200)
+    allowed_origins = fields.List(OriginField(), validate=validate.Length(max=50))
+    policy = fields.Nested(PolicySchema, metadata={"description": "keys given replace the current ones; others stay"})
+
+
+class SiteSchema(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    allowed_origins = fields.List(fields.String(), required=True)
+    policy = fields.Dict(required=True, metadata={"description": "the full policy, defaults filled in"})
+    created_at = fields.DateTime(required=True)
+
+
+class KeyCreateSchema(Schema):
+    role = fields.String(required=True, validate=validate.OneOf(ROLES))
+    site = fields.String(metadata={"description": "site slug; required for embed keys; omit for every site"})
+    name = CleanString(max_length=200, load_default="")
+
+
+class KeySchema(Schema):
+    id = fields.Integer(required=True)
+    prefix = fields.String(required=True, metadata={"description": "the first characters, to recognise a key"})
+    role = fields.String(required=True)
+    site = fields.String(allow_none=True)
+    name = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    revoked_at = fields.DateTime(allow_none=True)
+
+
+class KeyCreatedSchema(KeySchema):
+    key = fields.String(required=True, metadata={"description": "the secret, shown only in this answer"})
+
+
+class ArticleUpdateSchema(Schema):
+    closed = fields.Boolean()
+    premoderated = fields.Boolean()
+    title = CleanString(max_length=500)
+
+    @validates("title")
+    def _not_blank(self, value, **kwargs):
+        if not value:
+            raise ValidationError("must not be blank")
+
+
+class ArticleSchema(Schema):
+    id = fields.String(required=True, attribute="external_id")
+    url = fields.String(required=True)
+    title = fields.String(required=True)
+    closed = fields.Boolean(required=True)
+    premoderated = fields.Boolean(required=True)
+    approved_count = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)

@@ -1,0 +1,78 @@
+"""Schemas of the public comments API (the embed)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from .common import CleanString, CursorQuerySchema
+
+MAX_TEXT = 5000
+
+
+class ArticleRefSchema(Schema):
+    id = CleanString(max_length=200, required=True, metadata={"description": "the site's own article id"})
+    url = fields.Url(
+        required=True, schemes={"http", "https"}, validate=validate.Length(max=2000), require_tld=False
+    )
+    title = CleanString(max_length=500, required=True)
+
+
+class AuthorInSchema(Schema):
+    name = CleanString(max_length=80, required=True, metadata={"description": "shown publicly"})
+    email = fields.Email(validate=validate.Length(max=320), metadata={"description": "private: moderators only"})
+    user_id = CleanString(max_length=200, metadata={"description": "the site's user id, private"})
+
+
+class CommentCreateSchema(Schema):
+    article = fields.Nested(ArticleRefSchema, required=True)
+    parent_id = fields.Integer(
+        validate=validate.Range(min=1, max=2**53), metadata={"description": "reply to this approved comment"}
+    )
+    author = fields.Nested(AuthorInSchema, required=True)
+    text = CleanString(max_length=MAX_TEXT, one_line=False, required=True)
+
+
+class CommentCreatedSchema(Schema):
+    id = fields.Integer(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["pending", "approved", "held", "rejected"]),
+        metadata={"description": "approved: published; pending or held: awaiting review; rejected: not published"},
+    )
+    published = fields.Boolean(required=True)
+    article_id = fields.String(required=True)
+    parent_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class AuthorOutSchema(Schema):
+    name = fields.String(required=True)
+
+
+class PublicCommentSchema(Schema):
+    """What readers see: no e-mail, no user id, no scores."""
+
+    id = fields.Integer(required=True)
+    parent_id = fields.Integer(allow_none=True)
+    author = fields.Nested(AuthorOutSchema, required=True)
+    text = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    replies = fields.List(fields.Nested(lambda: PublicCommentSchema()), dump_default=list)
+
+
+class PublicArticleSchema(Schema):
+    id = fields.String(required=True)
+    title = fields.String(required=True)
+    url = fields.String(required=True)
+    closed = fields.Boolean(required=True)
+
+
+class ThreadQuerySchema(CursorQuerySchema):
+    sort = fields.String(load_default="newest", validate=validate.OneOf(["newest", "oldest"]))
+
+
+class ThreadSchema(Schema):
+    article = fields.Nested(PublicArticleSchema, allow_none=True)
+    total = fields.Integer(required=True, metadata={"description": "approved comments, replies included"})
+    comments = fields.List(fields.Nested(PublicCommentSchema), required=True)
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})

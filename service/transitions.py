@@ -1,0 +1,88 @@
+"""Every change of a comment's status goes through here: one moderation event, one outbox event,
+and the article's public counters kept true, all in the caller's transaction."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from .db import Article, Comment, ModerationEvent, OutboxEvent, utcnow
+from .extensions import db
+
+SYSTEM = "system"
+
+
+def comment_payload(comment: Comment, article: Article) -> dict[str, Any]:
+    """The webhook payload of a comment: what an editor needs, never the author's e-mail."""
+    return {
+        "id": comment.id,
+        "status": comment.status,
+        "article": {"id": article.external_id, "url": article.url, "title": article.title},
+        "parent_id": comment.parent_id,
+        "author": {"name": comment.author_name},
+        "text": comment.text,
+        "reasons": comment.reasons or [],
+        "report_count": comment.report_count,
+        "created_at": comment.created_at.isoformat(),
+        "updated_at": (comment.updated_at or comment.created_at).isoformat(),
+    }
+
+
+def emit(site_id: int, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
+    """Queue a webhook event in the current transaction: it exists only if the change commits."""
+    event = OutboxEvent(
+        event_id=f"msg_{uuid.uuid4().hex}",
+        site_id=site_id,
+        type=event_type,
+        payload={"type": event_type, "timestamp": utcnow().isoformat(), "data": payload},
+    )
+    db.session.add(event)
+    return event
+
+
+def record_transition(
+    comment: Comment,
+    article: Article,
+    to_status: str,
+    *,
+    actor: str = SYSTEM,
+    reason: str = "",
+    note: str = "",
+    reasons: list[dict[str, Any]] | None = None,
+) -> ModerationEvent:
+    """Move a comment to `to_status` (it may be new: from_status None) and write its trail."""
+    from_status = comment.status if comment.id is not None else None
+    was_public = from_status == "approved"
+    comment.status = to_status
+    if reasons is not None:
+        comment.reasons = reasons
+    if comment.id is not None:
+        comment.version += 1
+        comment.updated_at = utcnow()
+    is_public = to_status == "approved"
+    if was_public != is_public:
+        article.approved_count += 1 if is_public else -1
+        article.thread_version += 1
+    if comment.id is None:
+        db.session.add(comment)
+        db.session.flush()  # the event needs the comment's id
+    event = ModerationEvent(
+        comment_id=comment.id,
+        site_id=comment.site_id,
+        actor=actor,
+        from_status=from_status,
+        to_status=to_status,
+        reason=reason,
+        note=note,
+        reasons=comment.reasons or [],
+        scores=comment.scores,
+        model_name=comment.model_name,
+        model_version=comment.model_version,
+    )
+    db.session.add(event)
+    payload = comment_payload(comment, article)
+    if from_status is None:
+        emit(comment.site_id, "comment.created", payload)
+    if to_status != "pending" and to_status != from_status:
+        emit(comment.site_id, f"comment.{to_status}", payload)
+    return event

@@ -1,0 +1,193 @@
+"""Fixtures: an app on a fresh database per test (SQLite and PostgreSQL), clients, factories."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from service import create_app
+from service.config import PROJECT_ROOT
+from service.extensions import db
+
+PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ORIGIN = "https://news.example"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        choices=["sqlite", "postgresql", "both"],
+        default=os.environ.get("TEST_DB", "both"),
+        help="database(s) the app tests run against",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "db_kind" in metafunc.fixturenames:
+        choice = metafunc.config.getoption("--db")
+        kinds = ["sqlite", "postgresql"] if choice == "both" else [choice]
+        metafunc.parametrize("db_kind", kinds, scope="session")
+
+
+@pytest.fixture(scope="session")
+def embedded_scorer():
+    """The real embedded model, loaded once for the whole run."""
+    from service.scoring.embedded import EmbeddedScorer
+
+    return EmbeddedScorer.load(PROJECT_ROOT / "models" / "embedded")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _upgrade(url: str) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app({"DATABASE_URL": url, "SCORER_PRELOAD": False})
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_template(db_kind, tmp_path_factory):
+    """A migrated database made once per run: a file to copy (SQLite) or a database to truncate."""
+    if db_kind == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "template.db"
+        _upgrade(f"sqlite:///{path}")
+        yield path
+        return
+    name = f"cms_test_{_worker()}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
+    _upgrade(url)
+    yield url
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def database_url(db_kind, database_template, tmp_path):
+    if db_kind == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copy(database_template, path)
+        return f"sqlite:///{path}"
+    engine = sa.create_engine(database_template)
+    with engine.begin() as conn:
+        tables = conn.execute(
+            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
+        ).scalars()
+        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return database_template
+
+
+@pytest.fixture
+def app_config():
+    """Tests override settings by extending this dict."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, embedded_scorer, app_config, tmp_path):
+    config = {
+        "DATABASE_URL": database_url,
+        "SCORER_INSTANCE": embedded_scorer,
+        "TESTING": True,
+        **app_config,
+    }
+    app = create_app(config)
+    app.instance_path = str(tmp_path / "instance")
+    yield app
+    app.extensions["scoring"].close()
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Factory:
+    """Sites, keys and comments, made through the same code the API and commands use."""
+
+    def __init__(self, app, client):
+        self.app = app
+        self.client = client
+
+    def site(self, slug="daily", origins=(ORIGIN,), policy=None):
+        from service.sites import create_site
+
+        with self.app.app_context():
+            site = create_site({"slug": slug, "name": slug.title(), "allowed_origins": list(origins), "policy": policy or {}})
+            return site.id
+
+    def key(self, role, site="daily"):
+        from service.sites import issue_key
+
+        with self.app.app_context():
+            return issue_key(None, role, site)[1]
+
+    def headers(self, key, origin=ORIGIN, **extra):
+        headers = {"Authorization": f"Bearer {key}", **extra}
+        if origin:
+            headers["Origin"] = origin
+        return headers
+
+    def comment_body(self, text="Thanks for this well-researched article.", article="a1", name="Ada", **extra):
+        body = {
+            "article": {"id": article, "url": f"{ORIGIN}/news/{article}", "title": f"Article {article}"},
+            "author": {"name": name, "email": "ada@example.org"},
+            "text": text,
+        }
+        body.update(extra)
+        return body
+
+    def post(self, key, text="Thanks for this well-researched article.", article="a1", headers=None, **extra):
+        return self.client.post(
+            "/v1/comments",
+            json=self.comment_body(text, article, **extra),
+            headers={**self.headers(key), **(headers or {})},
+        )
+
+
+@pytest.fixture
+def factory(app, client):
+    return Factory(app, client)
+
+
+@pytest.fixture
+def embed_key(factory):
+    factory.site()
+    return factory.key("embed")
+
+
+@pytest.fixture
+def friendly_text():
+    return "Thanks for this well-researched article, I learned a lot."
+
+
+@pytest.fixture
+def insult_text():
+    return "You are a stupid idiot and a pathetic loser."
+
+
+@pytest.fixture(scope="session")
+def project_root() -> Path:
+    return PROJECT_ROOT
