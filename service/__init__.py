@@ -21,7 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .cli import register_commands
     from .config import load_settings
     from .errors import ServiceError, handle_service_error, handle_unexpected
-    from .extensions import db, migrate
+    from .extensions import db, limiter, migrate
     from .openapi import ProblemApi
     from .scoring.engine import ScoringEngine
 
@@ -39,10 +39,16 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
         JSON_SORT_KEYS=False,
     )
+    app.config["SECRET_KEY"] = settings["SECRET_KEY"] or _instance_secret(app.instance_path)
     if settings["DATABASE_URL"].startswith("sqlite:///"):
         Path(settings["DATABASE_URL"].removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
 
+    if settings["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=settings["PROXY_COUNT"])
     db.init_app(app)
+    limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -65,11 +71,31 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["key_cache"] = KeyCache()
     engine = ScoringEngine(settings, scorer=settings.get("SCORER_INSTANCE"))
     app.extensions["scoring"] = engine
-    if not engine.ready and settings.get("SCORER_PRELOAD", True):
-        engine.load_in_background()
 
     register_commands(app)
+
+    from .webhooks import init_app as init_webhooks
+
+    init_webhooks(app)
     return app
+
+
+def _instance_secret(instance_path: str) -> str:
+    """A random secret made on first start and kept, so hashes stay comparable across restarts."""
+    import os
+    import secrets
+
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker made it first
+            pass
+        else:
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    return path.read_text().strip()
 
 
 def _engine_options(url: str) -> dict[str, Any]:

@@ -114,7 +114,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     from . import create_app
     from .demo import ensure_demo
 
-    app = create_app({"SCORER_PRELOAD": False})
+    app = create_app()
     with app.app_context():
         from flask_migrate import upgrade
 

@@ -13,11 +13,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .authors import author_standing
 from .db import Article, Comment, IdempotencyRecord, Site
 from .errors import ArticleClosed, IdempotencyConflict, NotFound, ValidationFailed
 from .extensions import db
 from .moderation.policy import CompiledLists, Policy, decide, match_words
-from .scoring.base import Scores
+from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
 from .transitions import record_transition
 
@@ -76,6 +77,13 @@ def _check_parent(article: Article, parent_id: int) -> Comment:
     return parent
 
 
+def apply_scores(comment: Comment, scores: Scores, scorer: Scorer) -> None:
+    """Store scores with the model that gave them."""
+    comment.scores = {label: float(value) for label, value in scores.items()}
+    comment.max_score = max(comment.scores.values(), default=-1.0)
+    comment.model_name, comment.model_version = scorer.name, scorer.version
+
+
 @dataclass
 class PostResult:
     status_code: int
@@ -120,13 +128,19 @@ def post_comment(
     parent = _check_parent(article, data["parent_id"]) if data.get("parent_id") else None
 
     policy = Policy.from_dict(site.policy)
+    author = data["author"]
+    key = author_key(author.get("user_id"), author.get("email"))
     banned, suspect = match_words(data["text"], CompiledLists.from_policy(policy))
     # A banned word rejects whatever the model says, so the model is not asked.
     scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
     decision = decide(
-        scores, policy, banned=banned, suspect=suspect, article_premoderated=article.premoderated
+        scores,
+        policy,
+        banned=banned,
+        suspect=suspect,
+        article_premoderated=article.premoderated,
+        author=author_standing(site_id, key, policy),
     )
-    author = data["author"]
     comment = Comment(
         site_id=site_id,
         article_id=article.id,
@@ -136,13 +150,11 @@ def post_comment(
         author_name=author["name"],
         author_email=author.get("email"),
         author_user_id=author.get("user_id"),
-        author_key=author_key(author.get("user_id"), author.get("email")),
+        author_key=key,
         text=data["text"],
-        scores=scores,
     )
     if scores is not None:
-        scorer = engine.scorer
-        comment.model_name, comment.model_version = scorer.name, scorer.version
+        apply_scores(comment, scores, engine.scorer)
     record_transition(
         comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons]
     )
@@ -297,10 +309,14 @@ def score_pending(engine: ScoringEngine, *, batch_size: int = 256, limit: int | 
             banned, suspect = match_words(comment.text, lists)
             article = comment.article
             decision = decide(
-                scores, policy, banned=banned, suspect=suspect, article_premoderated=article.premoderated
+                scores,
+                policy,
+                banned=banned,
+                suspect=suspect,
+                article_premoderated=article.premoderated,
+                author=author_standing(comment.site_id, comment.author_key, policy),
             )
-            comment.scores = scores
-            comment.model_name, comment.model_version = scorer.name, scorer.version
+            apply_scores(comment, scores, scorer)
             record_transition(
                 comment, article, decision.status, reason="late scoring",
                 reasons=[r.to_dict() for r in decision.reasons],

@@ -46,9 +46,13 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
     "RATELIMIT_STORAGE_URI": ("memory://", str, "Flask-Limiter storage; redis://127.0.0.1:6379 to share limits"),
     "RATELIMIT_POST": ("30 per minute", str, "posting limit per client address"),
+    "RATELIMIT_POST_PER_SITE": ("3000 per minute", str, "posting limit per site key, all readers together"),
+    "PROXY_COUNT": (0, _int, "reverse proxies in front (X-Forwarded-For is trusted this many hops)"),
     "RATELIMIT_ENABLED": (True, _bool, "turn rate limits off (benchmarks only)"),
     "CELERY_BROKER_URL": ("", str, "Celery broker (redis:// or amqp://); empty: a background thread delivers"),
     "WEBHOOK_ALLOW_PRIVATE": ("", str, "comma-separated hosts or CIDRs webhooks may reach despite the SSRF guard"),
+    "SECRET_KEY": ("", str, "keys readers' address hashes; empty: a random key kept in instance/secret_key"),
+    "RATELIMIT_REPORT": ("10 per minute", str, "reporting limit per client address"),
     "LOG_LEVEL": ("INFO", str, "log level"),
 }
 

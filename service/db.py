@@ -98,7 +98,10 @@ class Comment(db.Model):
         sa.Index("ix_comments_root", "root_id", "status", "id"),
         # Moderation queues per site.
         sa.Index("ix_comments_queue", "site_id", "status", "id"),
-        sa.Index("ix_comments_author", "site_id", "author_key"),
+        sa.Index("ix_comments_author", "site_id", "author_key", "status"),
+        # Queue sorts: most toxic first, most reported first.
+        sa.Index("ix_comments_toxic", "site_id", "status", "max_score", "id"),
+        sa.Index("ix_comments_reported", "site_id", "reports_open", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -120,14 +123,20 @@ class Comment(db.Model):
     model_name: Mapped[str | None] = mapped_column(sa.String(100))
     model_version: Mapped[str | None] = mapped_column(sa.String(100))
     reasons: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    # The highest label score, -1 until scored: the "most toxic first" sort (an index needs no NULLs).
+    max_score: Mapped[float] = mapped_column(default=-1.0, server_default="-1")
     report_count: Mapped[int] = mapped_column(default=0)
-    # Optimistic concurrency for moderators: bumped on every change.
+    # Reports no moderator has looked at yet: the comment is in the reported queue while > 0.
+    reports_open: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Optimistic concurrency: the ORM updates WHERE version = the version read (see mapper args).
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     article: Mapped[Article] = relationship()
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+
+    __mapper_args__ = {"version_id_col": version}
 
 
 class ModerationEvent(db.Model):
@@ -150,6 +159,42 @@ class ModerationEvent(db.Model):
     model_name: Mapped[str | None] = mapped_column(sa.String(100))
     model_version: Mapped[str | None] = mapped_column(sa.String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(db.Model):
+    """A reader's report of a published comment; one per reader per comment."""
+
+    __tablename__ = "reports"
+    __table_args__ = (sa.UniqueConstraint("comment_id", "reporter_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    # The site's user id, else a salted hash of the reader's address: never the address itself.
+    reporter_key: Mapped[str] = mapped_column(sa.String(128))
+    reason: Mapped[str] = mapped_column(sa.String(32))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Author(db.Model):
+    """A moderator's word on an author (trusted, banned, suspended); history is counted from comments."""
+
+    __tablename__ = "authors"
+    __table_args__ = (sa.UniqueConstraint("site_id", "author_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    author_key: Mapped[str] = mapped_column(sa.String(128))
+    standing: Mapped[str] = mapped_column(
+        sa.Enum("regular", "trusted", "suspended", "banned", name="author_standing", native_enum=False),
+        default="regular",
+    )
+    suspended_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str] = mapped_column(sa.String(2000), default="")
+    updated_by: Mapped[str] = mapped_column(sa.String(64), default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class IdempotencyRecord(db.Model):
@@ -176,6 +221,8 @@ class OutboxEvent(db.Model):
     # The webhook-id receivers de-duplicate on.
     event_id: Mapped[str] = mapped_column(sa.String(40), unique=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    # The comment the event is about, so an erasure can scrub its payloads.
+    comment_id: Mapped[int | None] = mapped_column(index=True)
     type: Mapped[str] = mapped_column(sa.String(64))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -186,3 +233,75 @@ class OutboxEvent(db.Model):
 @event.listens_for(ModerationEvent, "before_update")
 def _events_are_immutable(mapper, connection, target):
     raise ValueError("moderation events are immutable")
+
+
+# --- webhooks (service/webhooks/) -------------------------------------------------------------
+
+DELIVERY_STATUSES = ("pending", "succeeded", "failed", "dead")
+
+
+class WebhookEndpoint(db.Model):
+    """Where a site wants its events. The secret is kept as is (not hashed): signing needs it."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(sa.String(2000))
+    event_types: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    secret: Mapped[str] = mapped_column(sa.String(100))
+    # After a rotation the old secret signs too, until it expires, so receivers can switch over.
+    previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    # Start of the current run of failed attempts; cleared by any success.
+    failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    site: Mapped[Site] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """One outbox event to one endpoint, retried until it succeeds or is dead."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        sa.UniqueConstraint("outbox_event_id", "endpoint_id"),
+        # The workers' query: due deliveries by status and time.
+        sa.Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        # The delivery log of one endpoint, newest first.
+        sa.Index("ix_webhook_deliveries_endpoint", "endpoint_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_event_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox_events.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(
+        sa.Enum(*DELIVERY_STATUSES, name="delivery_status", native_enum=False), default="pending"
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    # When a worker may (re)try it; also the lease of the worker sending it now.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=utcnow)
+    last_status_code: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    event: Mapped[OutboxEvent] = relationship()
+    endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class WebhookAttempt(db.Model):
+    """The delivery log: one row per HTTP attempt."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None]
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    response_excerpt: Mapped[str] = mapped_column(sa.String(1024), default="")
+    error: Mapped[str | None] = mapped_column(sa.String(500))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -23,3 +25,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+# Limits are declared per route; storage comes from RATELIMIT_STORAGE_URI (memory:// by default,
+# which counts per process: use Redis when limits must hold across workers).
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True)

@@ -27,4 +27,8 @@ class ProblemApi(Api):
 
 
 def spec_yaml(api: Api) -> str:
-    return yaml.safe_dump(api.spec.to_dict(), sort_keys=False, allow_unicode=True)
+    spec = api.spec.to_dict()
+    # The header first, then paths and components, as a reader expects.
+    ordered = {key: spec[key] for key in ("openapi", "info", "tags", "paths", "components") if key in spec}
+    ordered.update({k: v for k, v in spec.items() if k not in ordered})
+    return yaml.safe_dump(ordered, sort_keys=False, allow_unicode=True, width=120)

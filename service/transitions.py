@@ -28,11 +28,12 @@ def comment_payload(comment: Comment, article: Article) -> dict[str, Any]:
     }
 
 
-def emit(site_id: int, event_type: str, payload: dict[str, Any]) -> OutboxEvent:
+def emit(site_id: int, event_type: str, payload: dict[str, Any], comment_id: int | None = None) -> OutboxEvent:
     """Queue a webhook event in the current transaction: it exists only if the change commits."""
     event = OutboxEvent(
         event_id=f"msg_{uuid.uuid4().hex}",
         site_id=site_id,
+        comment_id=comment_id,
         type=event_type,
         payload={"type": event_type, "timestamp": utcnow().isoformat(), "data": payload},
     )
@@ -57,7 +58,6 @@ def record_transition(
     if reasons is not None:
         comment.reasons = reasons
     if comment.id is not None:
-        comment.version += 1
         comment.updated_at = utcnow()
     is_public = to_status == "approved"
     if was_public != is_public:
@@ -82,7 +82,7 @@ def record_transition(
     db.session.add(event)
     payload = comment_payload(comment, article)
     if from_status is None:
-        emit(comment.site_id, "comment.created", payload)
+        emit(comment.site_id, "comment.created", payload, comment.id)
     if to_status != "pending" and to_status != from_status:
-        emit(comment.site_id, f"comment.{to_status}", payload)
+        emit(comment.site_id, f"comment.{to_status}", payload, comment.id)
     return event

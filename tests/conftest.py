@@ -48,21 +48,22 @@ def _worker() -> str:
 def _upgrade(url: str) -> None:
     from flask_migrate import upgrade
 
-    app = create_app({"DATABASE_URL": url, "SCORER_PRELOAD": False})
+    app = create_app({"DATABASE_URL": url})
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         db.engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def database_template(db_kind, tmp_path_factory):
-    """A migrated database made once per run: a file to copy (SQLite) or a database to truncate."""
+def database_url(db_kind, tmp_path_factory):
+    """A database migrated once per run and test process: a SQLite file, or a PostgreSQL database."""
     if db_kind == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "template.db"
+        path = tmp_path_factory.mktemp("sqlite") / "test.db"
         _upgrade(f"sqlite:///{path}")
-        yield path
+        yield f"sqlite:///{path}"
         return
-    name = f"cms_test_{_worker()}"
+    # One database per test process, so parallel workers and parallel runs never share one.
+    name = f"cms_test_{_worker()}_{os.getpid()}"
     admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -76,42 +77,68 @@ def database_template(db_kind, tmp_path_factory):
 
 
 @pytest.fixture
-def database_url(db_kind, database_template, tmp_path):
-    if db_kind == "sqlite":
-        path = tmp_path / "test.db"
-        shutil.copy(database_template, path)
-        return f"sqlite:///{path}"
-    engine = sa.create_engine(database_template)
+def clean_database(database_url):
+    """Every test starts on empty tables (DELETE: far faster than re-creating on a few rows)."""
+    engine = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
-        tables = conn.execute(
-            sa.text("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'")
-        ).scalars()
-        conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
     engine.dispose()
-    return database_template
+    return database_url
 
 
 @pytest.fixture
 def app_config():
-    """Tests override settings by extending this dict."""
+    """Tests override settings by returning a dict from this fixture; they then get an app of their own."""
     return {}
 
 
-@pytest.fixture
-def app(database_url, embedded_scorer, app_config, tmp_path):
+def _make_app(database_url, scorer, overrides, instance_path):
     config = {
         "DATABASE_URL": database_url,
-        "SCORER_INSTANCE": embedded_scorer,
+        "SCORER_INSTANCE": scorer,
         "TESTING": True,
-        **app_config,
+        "SECRET_KEY": "test-secret",
+        "RATELIMIT_ENABLED": False,
+        **overrides,
     }
     app = create_app(config)
-    app.instance_path = str(tmp_path / "instance")
+    app.instance_path = str(instance_path)
+    return app
+
+
+@pytest.fixture(scope="session")
+def shared_apps():
+    """Building an app costs about half a second (the OpenAPI spec), so tests share one per database."""
+    apps = {}
+    yield apps
+    for app in apps.values():
+        app.extensions["scoring"].close()
+        with app.app_context():
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
+    from service.extensions import limiter
+
+    if app_config:
+        app = _make_app(clean_database, embedded_scorer, app_config, tmp_path / "instance")
+    else:
+        app = shared_apps.get(clean_database)
+        if app is None:
+            app = shared_apps[clean_database] = _make_app(clean_database, embedded_scorer, {}, tmp_path / "instance")
+        app.instance_path = str(tmp_path / "instance")
+    app.extensions["key_cache"].clear()
+    with app.app_context():
+        limiter.reset()
     yield app
-    app.extensions["scoring"].close()
     with app.app_context():
         db.session.remove()
-        db.engine.dispose()
+    if app_config:
+        app.extensions["scoring"].close()
+        with app.app_context():
+            db.engine.dispose()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ def authorized(blp: Blueprint, *roles: str) -> Callable:
 
 
 def register_blueprints(api) -> None:
-    from . import admin, comments, ops
+    from . import admin, comments, moderation, ops
 
-    for module in (comments, admin, ops):
+    for module in (comments, moderation, admin, ops):
         api.register_blueprint(module.blp)

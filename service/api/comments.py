@@ -7,8 +7,10 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from .. import comments as workflow
+from .. import reports
 from ..auth import current_principal
 from ..errors import ValidationFailed
+from ..extensions import limiter
 from ..schemas.comments import (
     CommentCreatedSchema,
     CommentCreateSchema,
@@ -16,12 +18,30 @@ from ..schemas.comments import (
     ThreadQuerySchema,
     ThreadSchema,
 )
+from ..schemas.moderation import ReportCreatedSchema, ReportCreateSchema
 from ..schemas.common import ProblemSchema
 from . import authorized
 
 blp = Blueprint("comments", __name__, url_prefix="/v1", description="Public comments, for the embed")
 
 MAX_IDEMPOTENCY_KEY = 255
+RATE_LIMITED = {"schema": ProblemSchema, "description": "Too many requests; Retry-After says when to try again"}
+
+
+def _site_key() -> str:
+    return request.headers.get("Authorization", "")[-16:]
+
+
+def post_limit() -> str:
+    return current_app.config["RATELIMIT_POST"]
+
+
+def post_site_limit() -> str:
+    return current_app.config["RATELIMIT_POST_PER_SITE"]
+
+
+def report_limit() -> str:
+    return current_app.config["RATELIMIT_REPORT"]
 
 
 def _idempotency_key() -> str | None:
@@ -34,10 +54,13 @@ def _idempotency_key() -> str | None:
 @blp.route("/comments")
 class Comments(MethodView):
     @authorized(blp, "embed")
+    @limiter.limit(post_limit)
+    @limiter.limit(post_site_limit, key_func=_site_key)
     @blp.arguments(CommentCreateSchema)
     @blp.response(201, CommentCreatedSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="Closed article, or an Idempotency-Key reused with another body")
     @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields")
+    @blp.alt_response(429, **RATE_LIMITED)
     def post(self, data):
         """Post a comment (an Idempotency-Key header makes retries safe)"""
         result = workflow.post_comment(
@@ -75,3 +98,18 @@ class OneComment(MethodView):
     def get(self, comment_id):
         """Read one approved comment"""
         return workflow.get_public_comment(current_principal().site_id, comment_id)
+
+
+@blp.route("/comments/<int:comment_id>/reports", methods=["POST"])
+@authorized(blp, "embed")
+@limiter.limit(report_limit)
+@blp.arguments(ReportCreateSchema)
+@blp.response(201, ReportCreatedSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No published comment with this id")
+@blp.alt_response(409, schema=ProblemSchema, description="This reader reported this comment already")
+@blp.alt_response(429, **RATE_LIMITED)
+def report(data, comment_id):
+    """Report a published comment to the moderators"""
+    reporter = reports.reporter_key(data.get("reporter_id"), request.remote_addr or "", current_app.config["SECRET_KEY"])
+    reports.file_report(current_principal().site_id, comment_id, data, reporter)
+    return {"comment_id": comment_id, "received": True}

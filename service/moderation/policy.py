@@ -38,6 +38,9 @@ class Policy:
     # What happens to comments of banned authors: "rejected" or "held".
     banned_author_status: Literal["rejected", "held"] = "rejected"
     rejection_reasons: tuple[str, ...] = ("spam", "abuse", "off-topic", "personal-data", "other")
+    # Authors become trusted after this many approved comments with no rejection in `trust_clean_days`.
+    trust_after_approved: int = 5
+    trust_clean_days: int = 30
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
@@ -75,7 +78,9 @@ class Reason:
     scope: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        """The stored form. The matched text is left out: offsets into the comment recover it while
+        the comment exists, and an erased comment then leaves no fragment in its audit trail."""
+        return {k: v for k, v in asdict(self).items() if v is not None and k != "matched"}
 
 
 @dataclass(frozen=True)

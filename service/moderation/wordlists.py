@@ -53,6 +53,8 @@ class Token:
     runs: tuple[int, ...]
     start: int
     end: int
+    # One character followed by a short gap and another lone character: maybe a spelled-out word.
+    spelled_on: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,26 +66,17 @@ class WordMatch:
 
 
 def tokenize(text: str) -> list[Token]:
-    """Canonical tokens with their offsets in the text; spelled-out letters are joined into one."""
+    """Canonical tokens with their offsets in the text."""
     raw = [t for m in _TOKEN.finditer(text) if (t := _trim(m.group(), m.start()))]
-    tokens: list[Token] = []
-    i = 0
-    while i < len(raw):
-        word, start, end = raw[i]
-        j = i
-        # Join runs of single characters separated by short gaps.
-        while (
-            len(raw[j][0]) == 1
-            and j + 1 < len(raw)
-            and len(raw[j + 1][0]) == 1
-            and _SPELLED_GAP.fullmatch(text[raw[j][2] : raw[j + 1][1]])
-        ):
-            j += 1
-        if j - i >= 2:  # three letters or more
-            word = "".join(r[0] for r in raw[i : j + 1])
-            end = raw[j][2]
-        tokens.append(Token(*canonical(word), start, end))
-        i = j + 1
+    tokens = []
+    for i, (word, start, end) in enumerate(raw):
+        spelled_on = (
+            len(word) == 1
+            and i + 1 < len(raw)
+            and len(raw[i + 1][0]) == 1
+            and _SPELLED_GAP.fullmatch(text[end : raw[i + 1][1]]) is not None
+        )
+        tokens.append(Token(*canonical(word), start, end, spelled_on))
     return tokens
 
 
@@ -108,6 +101,8 @@ class WordList:
                 continue
             is_prefix = entry.endswith("*")
             words = tuple(tokenize(entry.rstrip("*")))
+            if all(len(w.form) == 1 for w in words) and len(words) > 1:
+                words = (Token(*canonical("".join(w.form for w in words)), 0, 0),)
             if not words:
                 continue
             self.max_words = max(self.max_words, len(words))
@@ -128,7 +123,7 @@ class WordList:
         matches: list[WordMatch] = []
         i = 0
         while i < len(tokens):
-            found = self._match_at(tokens, i)
+            found = self._match_spelled(tokens, i) or self._match_at(tokens, i)
             if found is None:
                 i += 1
                 continue
@@ -148,6 +143,20 @@ class WordList:
             for prefix, entry in self._prefixes:
                 if len(prefix) == length and _starts_like(window, prefix):
                     return length, entry
+        return None
+
+
+    def _match_spelled(self, tokens: list[Token], i: int) -> tuple[int, str] | None:
+        """Letters spelled out one by one ("a s c u m b a g"): try each run of three or more,
+        longest first, from this letter on, as one word."""
+        last = i
+        while last < len(tokens) and tokens[last].spelled_on:
+            last += 1
+        for j in range(last, i + 1, -1):
+            joined = Token(*canonical("".join(t.form for t in tokens[i : j + 1])), 0, 0)
+            found = self._match_at([joined], 0)
+            if found is not None:
+                return j - i + 1, found[1]
         return None
 
 

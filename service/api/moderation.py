@@ -1,0 +1,196 @@
+"""The moderators' API: queues, decisions, authors, audit, stats and policy simulation."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from .. import audit, authors, decisions, queue, simulation, stats
+from ..auth import current_principal
+from ..db import Site
+from ..errors import ValidationFailed
+from ..extensions import db
+from ..moderation.policy import Policy
+from ..schemas.common import ProblemSchema
+from ..schemas.moderation import (
+    AuthorQuerySchema,
+    AuthorSchema,
+    AuthorStandingSchema,
+    BulkDecisionSchema,
+    BulkResultsSchema,
+    DecisionSchema,
+    EraseSchema,
+    EventPageSchema,
+    EventQuerySchema,
+    QueueCountsSchema,
+    QueueItemSchema,
+    QueuePageSchema,
+    QueueQuerySchema,
+    SimulationRequestSchema,
+    SimulationSchema,
+    SiteQuerySchema,
+    StatsQuerySchema,
+    StatsSchema,
+)
+from ..sites import site_by_slug
+from . import authorized
+
+blp = Blueprint("moderation", __name__, url_prefix="/v1/moderation", description="Moderators' queues and decisions")
+CONFLICT = {"schema": ProblemSchema, "description": "Another moderator decided first; `current` holds the comment's state"}
+
+
+def _site(slug: str | None) -> Site | None:
+    """The site asked for, or the key's own site; None for a key of every site that names none."""
+    principal = current_principal()
+    if slug:
+        return site_by_slug(slug, principal)
+    if principal.site_id is not None:
+        return db.session.get(Site, principal.site_id)
+    return None
+
+
+def _required_site(slug: str | None) -> Site:
+    site = _site(slug)
+    if site is None:
+        raise ValidationFailed("site", "name the site (this key reaches every site)", "query")
+    return site
+
+
+def _explainer():
+    scorer = current_app.extensions["scoring"].scorer
+    return scorer if hasattr(scorer, "explain") else None
+
+
+def _if_match() -> int | None:
+    """The version the moderator saw, from If-Match ("3" or W/"3")."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise ValidationFailed("If-Match", "must be the comment's version, e.g. \"3\"", "headers")
+    return int(value)
+
+
+def _detail(comment):
+    return queue.queue_items([comment], _explainer())[0]
+
+
+@blp.route("/queues")
+@authorized(blp, "moderator")
+@blp.arguments(SiteQuerySchema, location="query")
+@blp.response(200, QueueCountsSchema)
+def queue_counts(args):
+    """Count the comments in each queue"""
+    return queue.queue_counts(current_principal(), _site(args.get("site")))
+
+
+@blp.route("/comments")
+@authorized(blp, "moderator")
+@blp.arguments(QueueQuerySchema, location="query")
+@blp.response(200, QueuePageSchema)
+def list_queue(args):
+    """List a queue's comments with everything needed to decide"""
+    return queue.list_queue(current_principal(), args, _site(args.get("site")), _explainer())
+
+
+@blp.route("/comments/<int:comment_id>")
+class ModeratedComment(MethodView):
+    @authorized(blp, "moderator")
+    @blp.response(200, QueueItemSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+    def get(self, comment_id):
+        """Read one comment as moderators see it (its ETag is its version)"""
+        comment = decisions.load_for_principal(current_principal(), comment_id)
+        return _detail(comment), 200, {"ETag": f'"{comment.version}"'}
+
+    @authorized(blp, "moderator")
+    @blp.arguments(EraseSchema)
+    @blp.response(200, QueueItemSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+    def delete(self, data, comment_id):
+        """Erase a comment on request: text and personal data go, the audit trail stays"""
+        return _detail(decisions.erase(current_principal(), comment_id, data["note"]))
+
+
+@blp.route("/comments/<int:comment_id>/decision", methods=["POST"])
+@authorized(blp, "moderator")
+@blp.arguments(DecisionSchema)
+@blp.response(200, QueueItemSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+@blp.alt_response(409, **CONFLICT)
+def decide(data, comment_id):
+    """Approve, reject or hold a comment; send If-Match with the version you saw"""
+    comment = decisions.decide_one(current_principal(), comment_id, data, _if_match())
+    return _detail(comment), 200, {"ETag": f'"{comment.version}"'}
+
+
+@blp.route("/decisions", methods=["POST"])
+@authorized(blp, "moderator")
+@blp.arguments(BulkDecisionSchema)
+@blp.response(200, BulkResultsSchema)
+def decide_many(data):
+    """Decide up to 100 comments; each gets its own result"""
+    return {"results": decisions.decide_many(current_principal(), data["decisions"])}
+
+
+@blp.route("/comments/<int:comment_id>/events")
+@authorized(blp, "moderator")
+@blp.response(200, EventPageSchema)
+def comment_events(comment_id):
+    """The audit trail of one comment, newest first"""
+    comment = decisions.load_for_principal(current_principal(), comment_id)
+    return audit.list_events(current_principal(), {"comment_id": comment.id, "limit": 200}, comment.site_id)
+
+
+@blp.route("/events")
+@authorized(blp, "moderator")
+@blp.arguments(EventQuerySchema, location="query")
+@blp.response(200, EventPageSchema)
+def events(args):
+    """The audit trail: who moved which comment from what to what, and why"""
+    site = _site(args.get("site"))
+    return audit.list_events(current_principal(), args, site.id if site else None)
+
+
+@blp.route("/authors")
+class Authors(MethodView):
+    @authorized(blp, "moderator")
+    @blp.arguments(SiteQuerySchema, location="query")
+    @blp.arguments(AuthorQuerySchema, location="query")
+    @blp.response(200, AuthorSchema)
+    def get(self, site_args, args):
+        """An author's standing and history"""
+        site = _required_site(site_args.get("site"))
+        return authors.author_view(site.id, args["key"], Policy.from_dict(site.policy))
+
+    @authorized(blp, "moderator")
+    @blp.arguments(SiteQuerySchema, location="query")
+    @blp.arguments(AuthorQuerySchema, location="query")
+    @blp.arguments(AuthorStandingSchema)
+    @blp.response(200, AuthorSchema)
+    def put(self, site_args, args, data):
+        """Ban, suspend, trust or reset an author"""
+        site = _required_site(site_args.get("site"))
+        authors.set_standing(site.id, args["key"], data, current_principal().actor)
+        return authors.author_view(site.id, args["key"], Policy.from_dict(site.policy))
+
+
+@blp.route("/stats")
+@authorized(blp, "moderator")
+@blp.arguments(StatsQuerySchema, location="query")
+@blp.response(200, StatsSchema)
+def site_stats(args):
+    """Queue sizes, decisions per day, time in queue, and model-moderator agreement"""
+    site = _required_site(args["site"])
+    return stats.site_stats(site.id, args["days"], queue.queue_counts(current_principal(), site))
+
+
+@blp.route("/sites/<string:slug>/simulate", methods=["POST"])
+@authorized(blp, "moderator")
+@blp.arguments(SimulationRequestSchema)
+@blp.response(200, SimulationSchema)
+def simulate(data, slug):
+    """How decisions on recent comments would change under a proposed policy (changes nothing)"""
+    return simulation.simulate(site_by_slug(slug, current_principal()), data["policy"], data["last"])

@@ -1,0 +1,31 @@
+"""The audit trail: moderation events, filtered and paged, never editable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from .auth import Principal
+from .db import ModerationEvent
+from .extensions import db
+
+
+def list_events(principal: Principal, params: dict[str, Any], site_id: int | None) -> dict[str, Any]:
+    query = sa.select(ModerationEvent)
+    if site_id is not None:
+        query = query.where(ModerationEvent.site_id == site_id)
+    elif principal.site_id is not None:
+        query = query.where(ModerationEvent.site_id == principal.site_id)
+    for field in ("comment_id", "actor", "to_status", "from_status"):
+        if params.get(field) is not None:
+            query = query.where(getattr(ModerationEvent, field) == params[field])
+    if params.get("since"):
+        query = query.where(ModerationEvent.created_at >= params["since"])
+    if params.get("until"):
+        query = query.where(ModerationEvent.created_at < params["until"])
+    if params.get("cursor"):
+        query = query.where(ModerationEvent.id < params["cursor"])
+    limit = params["limit"]
+    rows = list(db.session.execute(query.order_by(ModerationEvent.id.desc()).limit(limit + 1)).scalars())
+    return {"items": rows[:limit], "next_cursor": rows[limit - 1].id if len(rows) > limit else None}

@@ -1,0 +1,222 @@
+"""The moderators' queues: what waits for a decision, filtered, sorted and paged by cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from .auth import Principal
+from .comments import author_key
+from .db import Article, Comment, Report, Site
+from .errors import ValidationFailed
+from .extensions import db
+from .scoring.base import Explainer
+
+QUEUES = ("held", "pending", "reported", "rejected", "approved")
+SORTS = ("oldest", "newest", "toxic", "reported")
+
+
+def queue_filter(queue: str) -> sa.ColumnElement[bool]:
+    """Which comments a queue holds. Reported comments wait in their own queue, whatever their status."""
+    if queue == "reported":
+        return sa.and_(Comment.reports_open > 0, Comment.status.in_(("approved", "held")))
+    if queue == "held":
+        return sa.and_(Comment.status == "held", Comment.reports_open == 0)
+    return Comment.status == queue
+
+
+def _encode(values: list[Any], sort: str) -> str:
+    raw = json.dumps({"k": values, "s": sort}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, sort: str) -> list[Any]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if data["s"] != sort or not isinstance(data["k"], list):
+            raise ValueError
+        return data["k"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed("cursor", "is not a cursor of this list (sort must not change)", "query") from None
+
+
+def _order_and_after(sort: str, after: list[Any] | None):
+    """ORDER BY and the keyset condition that continues after the last row of the previous page."""
+    if sort == "newest":
+        return [Comment.id.desc()], (Comment.id < after[0]) if after else None
+    if sort == "toxic":
+        cond = None
+        if after:
+            score, last_id = after
+            cond = sa.or_(Comment.max_score < score, sa.and_(Comment.max_score == score, Comment.id > last_id))
+        return [Comment.max_score.desc(), Comment.id.asc()], cond
+    if sort == "reported":
+        cond = None
+        if after:
+            count, last_id = after
+            cond = sa.or_(Comment.report_count < count, sa.and_(Comment.report_count == count, Comment.id > last_id))
+        return [Comment.report_count.desc(), Comment.id.asc()], cond
+    return [Comment.id.asc()], (Comment.id > after[0]) if after else None
+
+
+def _cursor_values(comment: Comment, sort: str) -> list[Any]:
+    if sort == "toxic":
+        return [comment.max_score, comment.id]
+    if sort == "reported":
+        return [comment.report_count, comment.id]
+    return [comment.id]
+
+
+def _scope(principal: Principal, site: Site | None) -> sa.ColumnElement[bool] | None:
+    if site is not None:
+        return Comment.site_id == site.id
+    if principal.site_id is not None:
+        return Comment.site_id == principal.site_id
+    return None
+
+
+def list_queue(principal: Principal, params: dict[str, Any], site: Site | None, explainer: Explainer | None) -> dict[str, Any]:
+    sort = params["sort"]
+    query = sa.select(Comment).where(queue_filter(params["queue"]))
+    if (scope := _scope(principal, site)) is not None:
+        query = query.where(scope)
+    if params.get("article"):
+        if site is None:
+            raise ValidationFailed("article", "needs the site parameter too", "query")
+        query = query.join(Article, Article.id == Comment.article_id).where(Article.external_id == params["article"])
+    if params.get("label"):
+        query = query.where(Comment.scores[params["label"]].as_float() >= params.get("min_score", 0.5))
+    if params.get("author"):
+        value = params["author"]
+        keys = {value, author_key(None, value) if "@" in value else author_key(value, None)}
+        query = query.where(Comment.author_key.in_(keys))
+    if params.get("q"):
+        escaped = params["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(Comment.text.ilike(f"%{escaped}%", escape="\\"))
+    if params.get("since"):
+        query = query.where(Comment.created_at >= params["since"])
+    if params.get("until"):
+        query = query.where(Comment.created_at < params["until"])
+    after = _decode(params["cursor"], sort) if params.get("cursor") else None
+    order, condition = _order_and_after(sort, after)
+    if condition is not None:
+        query = query.where(condition)
+    limit = params["limit"]
+    rows = list(db.session.execute(query.order_by(*order).limit(limit + 1)).scalars())
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    return {
+        "items": queue_items(rows, explainer),
+        "next_cursor": _encode(_cursor_values(rows[-1], sort), sort) if has_more else None,
+    }
+
+
+def queue_items(rows: list[Comment], explainer: Explainer | None = None) -> list[dict[str, Any]]:
+    """Everything a moderator needs to decide, gathered in a few queries for the whole page."""
+    if not rows:
+        return []
+    ids = [c.id for c in rows]
+    articles = {a.id: a for a in db.session.execute(sa.select(Article).where(Article.id.in_({c.article_id for c in rows}))).scalars()}
+    parent_ids = {c.parent_id for c in rows if c.parent_id}
+    parents = {p.id: p for p in db.session.execute(sa.select(Comment).where(Comment.id.in_(parent_ids))).scalars()} if parent_ids else {}
+    reports: dict[int, list[Report]] = {}
+    for report in db.session.execute(sa.select(Report).where(Report.comment_id.in_(ids)).order_by(Report.id)).scalars():
+        reports.setdefault(report.comment_id, []).append(report)
+    histories = _histories({(c.site_id, c.author_key) for c in rows if c.author_key})
+    return [
+        comment_detail(c, articles[c.article_id], parents.get(c.parent_id), reports.get(c.id, []), histories, explainer)
+        for c in rows
+    ]
+
+
+def _histories(keys: set[tuple[int, str]]) -> dict[tuple[int, str], dict[str, int]]:
+    if not keys:
+        return {}
+    site_ids = {s for s, _ in keys}
+    author_keys = {k for _, k in keys}
+    rows = db.session.execute(
+        sa.select(Comment.site_id, Comment.author_key, Comment.status, sa.func.count())
+        .where(Comment.site_id.in_(site_ids), Comment.author_key.in_(author_keys))
+        .group_by(Comment.site_id, Comment.author_key, Comment.status)
+    ).all()
+    out: dict[tuple[int, str], dict[str, int]] = {}
+    for site_id, key, status, n in rows:
+        out.setdefault((site_id, key), {"approved": 0, "rejected": 0, "held": 0})
+        if status in ("approved", "rejected", "held"):
+            out[(site_id, key)][status] = n
+    return out
+
+
+def _reasons_with_text(comment: Comment) -> list[dict[str, Any]]:
+    """Stored reasons keep offsets only; the matched words are read back from the text."""
+    out = []
+    for reason in comment.reasons or []:
+        reason = dict(reason)
+        if "start" in reason and "end" in reason and comment.status != "deleted":
+            reason["matched"] = comment.text[reason["start"] : reason["end"]]
+        out.append(reason)
+    return out
+
+
+def comment_detail(
+    comment: Comment,
+    article: Article,
+    parent: Comment | None,
+    reports: list[Report],
+    histories: dict[tuple[int, str], dict[str, int]] | None = None,
+    explainer: Explainer | None = None,
+) -> dict[str, Any]:
+    highlights = None
+    if explainer is not None and comment.scores and comment.max_score >= 0.3 and comment.status != "deleted":
+        highlights = {
+            label: [{"start": s.start, "end": s.end, "weight": round(s.weight, 4)} for s in spans]
+            for label, spans in explainer.explain(comment.text, top_k=3).items()
+            if spans and comment.scores.get(label, 0) >= 0.3
+        }
+    return {
+        "id": comment.id,
+        "site_id": comment.site_id,
+        "status": comment.status,
+        "version": comment.version,
+        "text": comment.text,
+        "author": {
+            "name": comment.author_name,
+            "email": comment.author_email,
+            "user_id": comment.author_user_id,
+            "key": comment.author_key,
+            "history": (histories or {}).get((comment.site_id, comment.author_key)) if comment.author_key else None,
+        },
+        "article": {"id": article.external_id, "title": article.title, "url": article.url},
+        "parent": None
+        if parent is None
+        else {"id": parent.id, "author": {"name": parent.author_name}, "text": parent.text, "status": parent.status},
+        "scores": comment.scores,
+        "model": {"name": comment.model_name, "version": comment.model_version} if comment.model_name else None,
+        "reasons": _reasons_with_text(comment),
+        "highlights": highlights,
+        "reports": [
+            {"reason": r.reason, "note": r.note, "created_at": r.created_at, "open": r.resolved_at is None}
+            for r in reports
+        ],
+        "report_count": comment.report_count,
+        "created_at": comment.created_at,
+        "updated_at": comment.updated_at,
+    }
+
+
+def queue_counts(principal: Principal, site: Site | None) -> dict[str, int]:
+    scope = _scope(principal, site)
+    counts = {}
+    for queue in QUEUES:
+        query = sa.select(sa.func.count()).select_from(Comment).where(queue_filter(queue))
+        if scope is not None:
+            query = query.where(scope)
+        counts[queue] = db.session.scalar(query)
+    return counts
+
+

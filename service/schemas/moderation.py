@@ -1,0 +1,211 @@
+"""Schemas of the moderation API: queues, decisions, reports, authors, audit, stats, simulation."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from ..decisions import DECISIONS, MAX_BULK
+from ..queue import QUEUES, SORTS
+from ..reports import REPORT_REASONS
+from ..scoring.base import LABELS, OPTIONAL_LABELS
+from .admin import PolicySchema
+from .common import CleanString, CursorQuerySchema
+
+
+class QueueQuerySchema(CursorQuerySchema):
+    queue = fields.String(load_default="held", validate=validate.OneOf(QUEUES))
+    site = fields.String(metadata={"description": "site slug (keys for every site: optional)"})
+    article = fields.String(validate=validate.Length(max=200), metadata={"description": "the site's article id; needs site"})
+    label = fields.String(validate=validate.OneOf(LABELS + OPTIONAL_LABELS), metadata={"description": "only comments scoring at least min_score on this label"})
+    min_score = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
+    author = fields.String(validate=validate.Length(max=320), metadata={"description": "the site's user id or the author's e-mail"})
+    q = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "words in the text"})
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+    sort = fields.String(load_default="oldest", validate=validate.OneOf(SORTS))
+
+
+class SiteQuerySchema(Schema):
+    site = fields.String(metadata={"description": "site slug (keys for every site: optional)"})
+
+
+class ModeratedAuthorSchema(Schema):
+    name = fields.String(required=True)
+    email = fields.String(allow_none=True, metadata={"description": "private: moderators only"})
+    user_id = fields.String(allow_none=True)
+    key = fields.String(allow_none=True, metadata={"description": "who the author is across comments"})
+    history = fields.Dict(allow_none=True, metadata={"description": "approved, rejected and held comments on the site"})
+
+
+class SpanSchema(Schema):
+    start = fields.Integer(required=True)
+    end = fields.Integer(required=True)
+    weight = fields.Float(required=True)
+
+
+class QueueItemSchema(Schema):
+    id = fields.Integer(required=True)
+    site_id = fields.Integer(required=True)
+    status = fields.String(required=True)
+    version = fields.Integer(required=True, metadata={"description": "send as If-Match when deciding"})
+    text = fields.String(required=True)
+    author = fields.Nested(ModeratedAuthorSchema, required=True)
+    article = fields.Dict(required=True)
+    parent = fields.Dict(allow_none=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), allow_none=True)
+    model = fields.Dict(allow_none=True, metadata={"description": "name and version of the model that scored"})
+    reasons = fields.List(fields.Dict(), required=True, metadata={"description": "why it was decided; word matches carry start, end and matched"})
+    highlights = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.Nested(SpanSchema)), allow_none=True,
+        metadata={"description": "per label, the spans of the text that raised it most"},
+    )
+    reports = fields.List(fields.Dict(), required=True)
+    report_count = fields.Integer(required=True)
+    created_at = fields.DateTime(required=True)
+    updated_at = fields.DateTime(required=True)
+
+
+class QueuePageSchema(Schema):
+    items = fields.List(fields.Nested(QueueItemSchema), required=True)
+    next_cursor = fields.String(allow_none=True)
+
+
+class QueueCountsSchema(Schema):
+    held = fields.Integer(required=True)
+    pending = fields.Integer(required=True)
+    reported = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    approved = fields.Integer(required=True)
+
+
+class DecisionSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(DECISIONS))
+    reason = fields.String(load_default="", validate=validate.Length(max=50), metadata={"description": "required to reject: one of the site's rejection reasons"})
+    note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
+
+
+class BulkItemSchema(DecisionSchema):
+    id = fields.Integer(required=True, validate=validate.Range(min=1))
+    version = fields.Integer(metadata={"description": "the version seen; omit to decide whatever the current version"})
+
+
+class BulkDecisionSchema(Schema):
+    decisions = fields.List(fields.Nested(BulkItemSchema), required=True, validate=validate.Length(min=1, max=MAX_BULK))
+
+    @validates_schema
+    def _distinct(self, data, **kwargs):
+        ids = [d["id"] for d in data.get("decisions", [])]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("each comment may appear once", "decisions")
+
+
+class BulkResultSchema(Schema):
+    id = fields.Integer(required=True)
+    ok = fields.Boolean(required=True)
+    status = fields.String(allow_none=True)
+    version = fields.Integer(allow_none=True)
+    error = fields.Dict(allow_none=True)
+
+
+class BulkResultsSchema(Schema):
+    results = fields.List(fields.Nested(BulkResultSchema), required=True)
+
+
+class EraseSchema(Schema):
+    note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
+
+
+class ReportCreateSchema(Schema):
+    reason = fields.String(required=True, validate=validate.OneOf(REPORT_REASONS))
+    note = CleanString(max_length=500, min_length=0, one_line=False, load_default="")
+    reporter_id = CleanString(max_length=200, metadata={"description": "the site's user id of the reader, if signed in"})
+
+
+class ReportCreatedSchema(Schema):
+    comment_id = fields.Integer(required=True)
+    received = fields.Boolean(required=True)
+
+
+class AuthorStandingSchema(Schema):
+    standing = fields.String(required=True, validate=validate.OneOf(["regular", "trusted", "suspended", "banned"]))
+    suspended_until = fields.AwareDateTime(default_timezone=None, metadata={"description": "required to suspend"})
+    note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
+
+    @validates_schema
+    def _suspension_has_an_end(self, data, **kwargs):
+        if data.get("standing") == "suspended" and not data.get("suspended_until"):
+            raise ValidationError("required to suspend", "suspended_until")
+
+
+class AuthorQuerySchema(Schema):
+    key = fields.String(required=True, validate=validate.Length(min=1, max=330), metadata={"description": "author key, e.g. user:42"})
+
+
+class AuthorSchema(Schema):
+    key = fields.String(required=True)
+    standing = fields.String(required=True, metadata={"description": "in effect now, earned trust included"})
+    explicit_standing = fields.String(allow_none=True, metadata={"description": "what a moderator set"})
+    suspended_until = fields.DateTime(allow_none=True)
+    note = fields.String()
+    history = fields.Dict(required=True)
+
+
+class EventQuerySchema(Schema):
+    site = fields.String()
+    comment_id = fields.Integer()
+    actor = fields.String(validate=validate.Length(max=64))
+    from_status = fields.String(validate=validate.Length(max=16))
+    to_status = fields.String(validate=validate.Length(max=16))
+    since = fields.AwareDateTime(default_timezone=None)
+    until = fields.AwareDateTime(default_timezone=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = fields.Integer(validate=validate.Range(min=1))
+
+
+class EventSchema(Schema):
+    id = fields.Integer(required=True)
+    comment_id = fields.Integer(required=True)
+    site_id = fields.Integer(required=True)
+    actor = fields.String(required=True, metadata={"description": "system, or key:<id>"})
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(required=True)
+    reason = fields.String()
+    note = fields.String()
+    reasons = fields.List(fields.Dict())
+    scores = fields.Dict(allow_none=True)
+    model_name = fields.String(allow_none=True)
+    model_version = fields.String(allow_none=True)
+    created_at = fields.DateTime(required=True)
+
+
+class EventPageSchema(Schema):
+    items = fields.List(fields.Nested(EventSchema), required=True)
+    next_cursor = fields.Integer(allow_none=True)
+
+
+class StatsQuerySchema(Schema):
+    site = fields.String(required=True)
+    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+
+
+class StatsSchema(Schema):
+    days = fields.Integer(required=True)
+    queues = fields.Nested(QueueCountsSchema, required=True)
+    decisions_per_day = fields.List(fields.Dict(), required=True)
+    median_seconds_in_queue = fields.Float(allow_none=True)
+    reviewed = fields.Integer(required=True)
+    agreement = fields.Dict(required=True, metadata={"description": "per label: held_by_model, precision, recall"})
+
+
+class SimulationRequestSchema(Schema):
+    policy = fields.Nested(PolicySchema, required=True, metadata={"description": "the changes to try; other keys stay"})
+    last = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=50_000))
+
+
+class SimulationSchema(Schema):
+    compared = fields.Integer(required=True)
+    changed = fields.Integer(required=True)
+    current = fields.Dict(required=True)
+    proposed = fields.Dict(required=True)
+    changes = fields.Dict(required=True, metadata={"description": "counts per 'from->to'"})
+    examples = fields.List(fields.Dict(), required=True)
