@@ -75,6 +75,31 @@ def score_pending_command(batch_size: int, limit: int | None) -> None:
     click.echo(f"{done} comments scored and decided")
 
 
+@comments_cli.command("rescore")
+@click.option("--since", type=click.DateTime(), required=True, help="rescore comments created since (UTC)")
+@click.option("--batch-size", default=256, show_default=True)
+@with_appcontext
+def rescore_command(since, batch_size: int) -> None:
+    """Score comments again with the current model (after a model change); decisions stand."""
+    from datetime import UTC
+
+    import sqlalchemy as sa
+
+    from .comments import rescore
+    from .db import Comment
+    from .extensions import db
+
+    since = since.replace(tzinfo=UTC)
+    total = db.session.scalar(
+        sa.select(sa.func.count()).where(Comment.created_at >= since, Comment.status.notin_(("pending", "deleted")))
+    )
+    engine = current_app.extensions["scoring"]
+    with click.progressbar(length=total, label="rescoring", file=sys.stderr) as bar:
+        done = rescore(engine, since=since, batch_size=batch_size, progress=bar.update)
+    scorer = engine.scorer
+    click.echo(f"{done} comments rescored with {scorer.name} {scorer.version}")
+
+
 @click.command("write-openapi")
 @click.argument("path", default="openapi.yaml")
 @with_appcontext

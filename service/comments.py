@@ -327,3 +327,30 @@ def score_pending(engine: ScoringEngine, *, batch_size: int = 256, limit: int | 
         if progress:
             progress(len(batch))
     return done
+
+
+def rescore(engine: ScoringEngine, *, since: datetime, batch_size: int = 256, progress=None) -> int:
+    """Score again every comment since a date (after a model change), recording the new model
+    version. Decisions stand: moderators and the policy decided on what they saw. Pending
+    comments are left to score_pending, which also decides them."""
+    scorer = engine.scorer
+    done = 0
+    last_id = 0
+    while True:
+        batch = list(
+            db.session.execute(
+                sa.select(Comment)
+                .where(Comment.created_at >= since, Comment.id > last_id, Comment.status.notin_(("pending", "deleted")))
+                .order_by(Comment.id)
+                .limit(batch_size)
+            ).scalars()
+        )
+        if not batch:
+            return done
+        for comment, scores in zip(batch, scorer.score([c.text for c in batch]), strict=True):
+            apply_scores(comment, scores, scorer)
+        db.session.commit()
+        done += len(batch)
+        last_id = batch[-1].id
+        if progress:
+            progress(len(batch))

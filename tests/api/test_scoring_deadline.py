@@ -53,3 +53,23 @@ class TestFailingScorer:
         response = factory.post(embed_key)
         assert response.status_code == 201
         assert response.get_json()["status"] == "pending"
+
+
+class TestRescore:
+    @pytest.fixture
+    def app_config(self):
+        return {"SCORER_INSTANCE": SlowScorer(delay=0)}
+
+    def test_rescore_records_the_new_model_and_keeps_decisions(self, factory, embed_key, app, embedded_scorer, insult_text):
+        ids = [factory.post(embed_key, text=t).get_json()["id"] for t in ("Nice piece.", insult_text)]
+        with app.app_context():
+            assert {db.session.get(Comment, i).model_name for i in ids} == {"slow"}
+        app.extensions["scoring"] = type(app.extensions["scoring"])(app.config, scorer=embedded_scorer)
+        result = app.test_cli_runner().invoke(args=["comments", "rescore", "--since", "2000-01-01"])
+        assert result.exit_code == 0, result.output
+        assert "2 comments rescored with embedded" in result.output
+        with app.app_context():
+            comments = [db.session.get(Comment, i) for i in ids]
+            assert [c.model_name for c in comments] == ["embedded", "embedded"]
+            assert [c.status for c in comments] == ["approved", "approved"]  # decisions stand
+            assert comments[1].scores["insult"] > 0.5
