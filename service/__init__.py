@@ -19,6 +19,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import register_blueprints
     from .auth import KeyCache
     from .cli import register_commands
+    from .comments import PageCache
     from .config import load_settings
     from .errors import ServiceError, handle_service_error, handle_unexpected
     from .extensions import db, limiter, migrate
@@ -69,6 +70,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(Exception, handle_unexpected)
 
     app.extensions["key_cache"] = KeyCache()
+    app.extensions["thread_pages"] = PageCache()
     engine = ScoringEngine(settings, scorer=settings.get("SCORER_INSTANCE"))
     app.extensions["scoring"] = engine
 

@@ -133,7 +133,9 @@ def require_role(*roles: str) -> Callable:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             principal = authenticate()
             if not ROLE_GRANTS[principal.role] & set(roles):
-                raise Forbidden(f"a key with role {principal.role!r} may not call this; allowed: {', '.join(roles)}")
+                raise Forbidden(
+                    f"a key with role {principal.role!r} may not call this; allowed: {', '.join(roles)}"
+                )
             if principal.role == "embed":
                 check_origin(principal)
             g.principal = principal

@@ -17,7 +17,9 @@ comments_cli = AppGroup("comments", help="Work on stored comments.")
 @click.command("create-site")
 @click.argument("slug")
 @click.option("--name", help="display name (default: the slug)")
-@click.option("--origin", "origins", multiple=True, help="an allowed origin, e.g. https://news.example (repeat)")
+@click.option(
+    "--origin", "origins", multiple=True, help="an allowed origin, e.g. https://news.example (repeat)"
+)
 @with_appcontext
 def create_site_command(slug: str, name: str | None, origins: tuple[str, ...]) -> None:
     """Create a site that the embed may post to from ORIGINs."""
@@ -25,7 +27,9 @@ def create_site_command(slug: str, name: str | None, origins: tuple[str, ...]) -
     from .schemas.admin import SiteCreateSchema
     from .sites import create_site
 
-    errors = SiteCreateSchema().validate({"slug": slug, "name": name or slug, "allowed_origins": list(origins)})
+    errors = SiteCreateSchema().validate(
+        {"slug": slug, "name": name or slug, "allowed_origins": list(origins)}
+    )
     if errors:
         raise click.UsageError(json.dumps(errors))
     data = SiteCreateSchema().load({"slug": slug, "name": name or slug, "allowed_origins": list(origins)})
@@ -51,7 +55,10 @@ def create_key_command(role: str, site_slug: str | None, name: str) -> None:
     except ServiceError as error:
         raise click.ClickException(error.detail) from error
     click.echo(secret)
-    click.echo(f"(key {key.id}, role {role}, site {site_slug or 'every site'}; store it now, it is not shown again)", err=True)
+    click.echo(
+        f"(key {key.id}, role {role}, site {site_slug or 'every site'}; store it now, it is not shown again)",
+        err=True,
+    )
 
 
 @comments_cli.command("score-pending")
@@ -91,7 +98,9 @@ def rescore_command(since, batch_size: int) -> None:
 
     since = since.replace(tzinfo=UTC)
     total = db.session.scalar(
-        sa.select(sa.func.count()).where(Comment.created_at >= since, Comment.status.notin_(("pending", "deleted")))
+        sa.select(sa.func.count()).where(
+            Comment.created_at >= since, Comment.status.notin_(("pending", "deleted"))
+        )
     )
     engine = current_app.extensions["scoring"]
     with click.progressbar(length=total, label="rescoring", file=sys.stderr) as bar:
@@ -133,7 +142,9 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True)
 @click.option("--workers", default=2, show_default=True)
-@click.option("--demo/--no-demo", default=True, show_default=True, help="create a demo site and keys on first start")
+@click.option(
+    "--demo/--no-demo", default=True, show_default=True, help="create a demo site and keys on first start"
+)
 def serve(host: str, port: int, workers: int, demo: bool) -> None:
     """Upgrade the database, create the demo site if asked, and serve with gunicorn."""
     from . import create_app
@@ -145,10 +156,25 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
         upgrade(directory=app.extensions["migrate"].directory)
         if demo:
-            ensure_demo(app, f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}")
-    os.execvp(
+            local = host in ("127.0.0.1", "0.0.0.0")  # noqa: S104 - a comparison, not a bind
+            ensure_demo(app, f"http://{'localhost' if local else host}:{port}")
+    # Replace this process with gunicorn: signals reach the server directly.
+    os.execvp(  # noqa: S606
         sys.executable,
-        [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", "4",
-         "--bind", f"{host}:{port}", "--graceful-timeout", "20", "--access-logfile", "-",
-         "service.wsgi:app"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--bind",
+            f"{host}:{port}",
+            "--graceful-timeout",
+            "20",
+            "--access-logfile",
+            "-",
+            "service.wsgi:app",
+        ],
     )

@@ -6,6 +6,8 @@ import base64
 import binascii
 import hashlib
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -155,9 +157,7 @@ def post_comment(
     )
     if scores is not None:
         apply_scores(comment, scores, engine.scorer)
-    record_transition(
-        comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons]
-    )
+    record_transition(comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons])
     body = {
         "id": comment.id,
         "status": comment.status,
@@ -170,7 +170,10 @@ def post_comment(
     if idempotency_key:
         db.session.add(
             IdempotencyRecord(
-                site_id=site_id, key=idempotency_key, request_hash=fingerprint, status_code=201,
+                site_id=site_id,
+                key=idempotency_key,
+                request_hash=fingerprint,
+                status_code=201,
                 response={**body, "created_at": comment.created_at.isoformat()},
             )
         )
@@ -203,8 +206,33 @@ def decode_cursor(cursor: str, sort: str) -> int:
         if data["sort"] != sort or not isinstance(after, int):
             raise ValueError
     except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationFailed("cursor", "is not a cursor of this list (sort must not change)", "query") from None
+        raise ValidationFailed(
+            "cursor", "is not a cursor of this list (sort must not change)", "query"
+        ) from None
     return after
+
+
+class PageCache:
+    """Serialised thread pages by ETag, per process. An ETag names one version of one page, so an
+    entry never goes stale: a changed thread has a new ETag. Old entries fall out by age."""
+
+    def __init__(self, size: int = 2000):
+        self.size = size
+        self._pages: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, etag: str) -> bytes | None:
+        with self._lock:
+            page = self._pages.get(etag)
+            if page is not None:
+                self._pages.move_to_end(etag)
+            return page
+
+    def put(self, etag: str, page: bytes) -> None:
+        with self._lock:
+            self._pages[etag] = page
+            while len(self._pages) > self.size:
+                self._pages.popitem(last=False)
 
 
 def thread_etag(article: Article | None, query: dict[str, Any]) -> str:
@@ -282,7 +310,9 @@ def get_public_comment(site_id: int, comment_id: int) -> dict[str, Any]:
 # --- late scoring ------------------------------------------------------------------------
 
 
-def score_pending(engine: ScoringEngine, *, batch_size: int = 256, limit: int | None = None, progress=None) -> int:
+def score_pending(
+    engine: ScoringEngine, *, batch_size: int = 256, limit: int | None = None, progress=None
+) -> int:
     """Score comments stored as pending and decide them; returns how many were decided."""
     scorer = engine.scorer
     done = 0
@@ -318,7 +348,10 @@ def score_pending(engine: ScoringEngine, *, batch_size: int = 256, limit: int | 
             )
             apply_scores(comment, scores, scorer)
             record_transition(
-                comment, article, decision.status, reason="late scoring",
+                comment,
+                article,
+                decision.status,
+                reason="late scoring",
                 reasons=[r.to_dict() for r in decision.reasons],
             )
         db.session.commit()
@@ -340,7 +373,11 @@ def rescore(engine: ScoringEngine, *, since: datetime, batch_size: int = 256, pr
         batch = list(
             db.session.execute(
                 sa.select(Comment)
-                .where(Comment.created_at >= since, Comment.id > last_id, Comment.status.notin_(("pending", "deleted")))
+                .where(
+                    Comment.created_at >= since,
+                    Comment.id > last_id,
+                    Comment.status.notin_(("pending", "deleted")),
+                )
                 .order_by(Comment.id)
                 .limit(batch_size)
             ).scalars()

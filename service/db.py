@@ -110,9 +110,7 @@ class Comment(db.Model):
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
     root_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
     depth: Mapped[int] = mapped_column(default=0)
-    status: Mapped[str] = mapped_column(
-        sa.Enum(*COMMENT_STATUSES, name="comment_status", native_enum=False)
-    )
+    status: Mapped[str] = mapped_column(sa.Enum(*COMMENT_STATUSES, name="comment_status", native_enum=False))
     author_name: Mapped[str] = mapped_column(sa.String(100))
     author_email: Mapped[str | None] = mapped_column(sa.String(320))
     author_user_id: Mapped[str | None] = mapped_column(sa.String(200))

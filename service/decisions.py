@@ -61,8 +61,13 @@ def apply_decision(
     if status == "rejected":
         policy = Policy.from_dict(db.session.get(Site, comment.site_id).policy)
         if reason not in policy.rejection_reasons:
-            raise ValidationFailed("reason", f"must be one of the site's rejection reasons: {', '.join(policy.rejection_reasons)}")
-    record_transition(comment, comment.article, status, actor=principal.actor, reason=reason or "moderator", note=note)
+            raise ValidationFailed(
+                "reason",
+                f"must be one of the site's rejection reasons: {', '.join(policy.rejection_reasons)}",
+            )
+    record_transition(
+        comment, comment.article, status, actor=principal.actor, reason=reason or "moderator", note=note
+    )
     _resolve_reports(comment)
     try:
         db.session.flush()
@@ -77,14 +82,22 @@ def _resolve_reports(comment: Comment) -> None:
     if comment.reports_open:
         comment.reports_open = 0
         db.session.execute(
-            sa.update(Report).where(Report.comment_id == comment.id, Report.resolved_at.is_(None)).values(resolved_at=utcnow())
+            sa.update(Report)
+            .where(Report.comment_id == comment.id, Report.resolved_at.is_(None))
+            .values(resolved_at=utcnow())
         )
 
 
-def decide_one(principal: Principal, comment_id: int, data: dict[str, Any], expected_version: int | None) -> Comment:
+def decide_one(
+    principal: Principal, comment_id: int, data: dict[str, Any], expected_version: int | None
+) -> Comment:
     comment = apply_decision(
-        principal, comment_id, data["status"], expected_version=expected_version,
-        reason=data.get("reason", ""), note=data.get("note", ""),
+        principal,
+        comment_id,
+        data["status"],
+        expected_version=expected_version,
+        reason=data.get("reason", ""),
+        note=data.get("note", ""),
     )
     db.session.commit()
     return comment
@@ -106,13 +119,23 @@ def decide_many(principal: Principal, items: list[dict[str, Any]]) -> list[BulkR
         try:
             with db.session.begin_nested():
                 comment = apply_decision(
-                    principal, item["id"], item["status"], expected_version=item.get("version"),
-                    reason=item.get("reason", ""), note=item.get("note", ""),
+                    principal,
+                    item["id"],
+                    item["status"],
+                    expected_version=item.get("version"),
+                    reason=item.get("reason", ""),
+                    note=item.get("note", ""),
                 )
             results.append(BulkResult(item["id"], True, comment.status, comment.version))
         except ServiceError as error:
             results.append(
-                BulkResult(item["id"], False, error=({"code": error.code, "status": error.status, "detail": error.detail} | error.extra))
+                BulkResult(
+                    item["id"],
+                    False,
+                    error=(
+                        {"code": error.code, "status": error.status, "detail": error.detail} | error.extra
+                    ),
+                )
             )
     db.session.commit()
     return results
@@ -129,10 +152,14 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     comment.author_user_id = None
     comment.author_key = None
     # Word reasons keep offsets into a text that no longer exists; keep only what was decided.
-    comment.reasons = [{k: v for k, v in r.items() if k not in ("start", "end")} for r in comment.reasons or []]
+    comment.reasons = [
+        {k: v for k, v in r.items() if k not in ("start", "end")} for r in comment.reasons or []
+    ]
     db.session.execute(sa.update(Report).where(Report.comment_id == comment.id).values(note=""))
     comment.reports_open = 0
-    record_transition(comment, comment.article, "deleted", actor=principal.actor, reason="erasure request", note=note)
+    record_transition(
+        comment, comment.article, "deleted", actor=principal.actor, reason="erasure request", note=note
+    )
     _scrub_outbox(comment)
     db.session.commit()
     return comment

@@ -103,9 +103,7 @@ def problem(
     if errors:
         body["errors"] = errors
     body.update(extra)
-    response = current_app.response_class(
-        json.dumps(body), status=status, mimetype=PROBLEM_JSON
-    )
+    response = current_app.response_class(json.dumps(body), status=status, mimetype=PROBLEM_JSON)
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response

@@ -19,7 +19,11 @@ class ProblemApi(Api):
         if app is not None:
             self.spec.components.security_scheme(
                 "apiKey",
-                {"type": "http", "scheme": "bearer", "description": "pk_… embed keys, sk_… moderator and admin keys"},
+                {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "pk_… embed keys, sk_… moderator and admin keys",
+                },
             )
 
     def handle_http_exception(self, error):

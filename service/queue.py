@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -42,7 +41,9 @@ def _decode(cursor: str, sort: str) -> list[Any]:
             raise ValueError
         return data["k"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed("cursor", "is not a cursor of this list (sort must not change)", "query") from None
+        raise ValidationFailed(
+            "cursor", "is not a cursor of this list (sort must not change)", "query"
+        ) from None
 
 
 def _order_and_after(sort: str, after: list[Any] | None):
@@ -53,13 +54,17 @@ def _order_and_after(sort: str, after: list[Any] | None):
         cond = None
         if after:
             score, last_id = after
-            cond = sa.or_(Comment.max_score < score, sa.and_(Comment.max_score == score, Comment.id > last_id))
+            cond = sa.or_(
+                Comment.max_score < score, sa.and_(Comment.max_score == score, Comment.id > last_id)
+            )
         return [Comment.max_score.desc(), Comment.id.asc()], cond
     if sort == "reported":
         cond = None
         if after:
             count, last_id = after
-            cond = sa.or_(Comment.report_count < count, sa.and_(Comment.report_count == count, Comment.id > last_id))
+            cond = sa.or_(
+                Comment.report_count < count, sa.and_(Comment.report_count == count, Comment.id > last_id)
+            )
         return [Comment.report_count.desc(), Comment.id.asc()], cond
     return [Comment.id.asc()], (Comment.id > after[0]) if after else None
 
@@ -80,7 +85,9 @@ def _scope(principal: Principal, site: Site | None) -> sa.ColumnElement[bool] | 
     return None
 
 
-def list_queue(principal: Principal, params: dict[str, Any], site: Site | None, explainer: Explainer | None) -> dict[str, Any]:
+def list_queue(
+    principal: Principal, params: dict[str, Any], site: Site | None, explainer: Explainer | None
+) -> dict[str, Any]:
     sort = params["sort"]
     query = sa.select(Comment).where(queue_filter(params["queue"]))
     if (scope := _scope(principal, site)) is not None:
@@ -88,7 +95,9 @@ def list_queue(principal: Principal, params: dict[str, Any], site: Site | None, 
     if params.get("article"):
         if site is None:
             raise ValidationFailed("article", "needs the site parameter too", "query")
-        query = query.join(Article, Article.id == Comment.article_id).where(Article.external_id == params["article"])
+        query = query.join(Article, Article.id == Comment.article_id).where(
+            Article.external_id == params["article"]
+        )
     if params.get("label"):
         query = query.where(Comment.scores[params["label"]].as_float() >= params.get("min_score", 0.5))
     if params.get("author"):
@@ -121,15 +130,28 @@ def queue_items(rows: list[Comment], explainer: Explainer | None = None) -> list
     if not rows:
         return []
     ids = [c.id for c in rows]
-    articles = {a.id: a for a in db.session.execute(sa.select(Article).where(Article.id.in_({c.article_id for c in rows}))).scalars()}
+    articles = {
+        a.id: a
+        for a in db.session.execute(
+            sa.select(Article).where(Article.id.in_({c.article_id for c in rows}))
+        ).scalars()
+    }
     parent_ids = {c.parent_id for c in rows if c.parent_id}
-    parents = {p.id: p for p in db.session.execute(sa.select(Comment).where(Comment.id.in_(parent_ids))).scalars()} if parent_ids else {}
+    parents = (
+        {p.id: p for p in db.session.execute(sa.select(Comment).where(Comment.id.in_(parent_ids))).scalars()}
+        if parent_ids
+        else {}
+    )
     reports: dict[int, list[Report]] = {}
-    for report in db.session.execute(sa.select(Report).where(Report.comment_id.in_(ids)).order_by(Report.id)).scalars():
+    for report in db.session.execute(
+        sa.select(Report).where(Report.comment_id.in_(ids)).order_by(Report.id)
+    ).scalars():
         reports.setdefault(report.comment_id, []).append(report)
     histories = _histories({(c.site_id, c.author_key) for c in rows if c.author_key})
     return [
-        comment_detail(c, articles[c.article_id], parents.get(c.parent_id), reports.get(c.id, []), histories, explainer)
+        comment_detail(
+            c, articles[c.article_id], parents.get(c.parent_id), reports.get(c.id, []), histories, explainer
+        )
         for c in rows
     ]
 
@@ -189,14 +211,23 @@ def comment_detail(
             "email": comment.author_email,
             "user_id": comment.author_user_id,
             "key": comment.author_key,
-            "history": (histories or {}).get((comment.site_id, comment.author_key)) if comment.author_key else None,
+            "history": (histories or {}).get((comment.site_id, comment.author_key))
+            if comment.author_key
+            else None,
         },
         "article": {"id": article.external_id, "title": article.title, "url": article.url},
         "parent": None
         if parent is None
-        else {"id": parent.id, "author": {"name": parent.author_name}, "text": parent.text, "status": parent.status},
+        else {
+            "id": parent.id,
+            "author": {"name": parent.author_name},
+            "text": parent.text,
+            "status": parent.status,
+        },
         "scores": comment.scores,
-        "model": {"name": comment.model_name, "version": comment.model_version} if comment.model_name else None,
+        "model": {"name": comment.model_name, "version": comment.model_version}
+        if comment.model_name
+        else None,
         "reasons": _reasons_with_text(comment),
         "highlights": highlights,
         "reports": [
@@ -218,5 +249,3 @@ def queue_counts(principal: Principal, site: Site | None) -> dict[str, int]:
             query = query.where(scope)
         counts[queue] = db.session.scalar(query)
     return counts
-
-

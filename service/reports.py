@@ -33,7 +33,13 @@ def file_report(site_id: int, comment_id: int, data: dict[str, Any], reporter: s
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.site_id != site_id or comment.status != "approved":
         raise NotFound("no published comment with this id")
-    report = Report(comment_id=comment.id, site_id=site_id, reporter_key=reporter, reason=data["reason"], note=data.get("note", ""))
+    report = Report(
+        comment_id=comment.id,
+        site_id=site_id,
+        reporter_key=reporter,
+        reason=data["reason"],
+        note=data.get("note", ""),
+    )
     try:
         with db.session.begin_nested():
             db.session.add(report)
@@ -45,8 +51,14 @@ def file_report(site_id: int, comment_id: int, data: dict[str, Any], reporter: s
     emit(site_id, "comment.reported", comment_payload(comment, comment.article), comment.id)
     if comment.reports_open >= policy.report_threshold:
         record_transition(
-            comment, comment.article, "held", reason="reported",
-            reasons=[*comment.reasons, {"code": "reported", "count": comment.reports_open, "threshold": policy.report_threshold}],
+            comment,
+            comment.article,
+            "held",
+            reason="reported",
+            reasons=[
+                *comment.reasons,
+                {"code": "reported", "count": comment.reports_open, "threshold": policy.report_threshold},
+            ],
         )
     db.session.commit()
     return comment

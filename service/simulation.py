@@ -32,20 +32,26 @@ def simulate(site: Site, proposed_changes: dict[str, Any], last: int) -> dict[st
     examples = []
     for comment, premoderated in rows:
         banned, suspect = match_words(comment.text, lists_now)
-        before = decide(comment.scores, current, banned=banned, suspect=suspect, article_premoderated=premoderated)
+        before = decide(
+            comment.scores, current, banned=banned, suspect=suspect, article_premoderated=premoderated
+        )
         banned, suspect = match_words(comment.text, lists_new)
-        after = decide(comment.scores, proposed, banned=banned, suspect=suspect, article_premoderated=premoderated)
+        after = decide(
+            comment.scores, proposed, banned=banned, suspect=suspect, article_premoderated=premoderated
+        )
         before_counts[before.status] += 1
         after_counts[after.status] += 1
         if before.status != after.status:
             changes[f"{before.status}->{after.status}"] += 1
             if len(examples) < MAX_EXAMPLES:
-                examples.append({
-                    "id": comment.id,
-                    "current": before.status,
-                    "proposed": after.status,
-                    "reasons": [r.to_dict() for r in after.reasons],
-                })
+                examples.append(
+                    {
+                        "id": comment.id,
+                        "current": before.status,
+                        "proposed": after.status,
+                        "reasons": [r.to_dict() for r in after.reasons],
+                    }
+                )
     return {
         "compared": len(rows),
         "changed": sum(changes.values()),

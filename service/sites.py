@@ -88,7 +88,9 @@ def key_view(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
     return view
 
 
-def issue_key(principal: Principal | None, role: str, site_slug: str | None, name: str = "") -> tuple[ApiKey, str]:
+def issue_key(
+    principal: Principal | None, role: str, site_slug: str | None, name: str = ""
+) -> tuple[ApiKey, str]:
     """Create a key. A site-bound admin may only create keys for its own site."""
     site = site_by_slug(site_slug, principal) if site_slug else None
     if role == "embed" and site is None:

@@ -33,7 +33,9 @@ def decisions_per_day(site_id: int, days: int) -> list[dict[str, Any]]:
     return list(out.values())
 
 
-def _moderator_reviews(site_id: int, days: int) -> tuple[list[ModerationEvent], dict[int, list[ModerationEvent]]]:
+def _moderator_reviews(
+    site_id: int, days: int
+) -> tuple[list[ModerationEvent], dict[int, list[ModerationEvent]]]:
     """Moderator decisions on queued comments in the window, with the full trail of those comments."""
     since = utcnow() - timedelta(days=days)
     reviews = list(
@@ -51,7 +53,9 @@ def _moderator_reviews(site_id: int, days: int) -> tuple[list[ModerationEvent], 
     ids = list({e.comment_id for e in reviews})
     for start in range(0, len(ids), 500):
         for event in db.session.execute(
-            sa.select(ModerationEvent).where(ModerationEvent.comment_id.in_(ids[start : start + 500])).order_by(ModerationEvent.id)
+            sa.select(ModerationEvent)
+            .where(ModerationEvent.comment_id.in_(ids[start : start + 500]))
+            .order_by(ModerationEvent.id)
         ).scalars():
             trails.setdefault(event.comment_id, []).append(event)
     return reviews, trails

@@ -28,7 +28,9 @@ def comment_payload(comment: Comment, article: Article) -> dict[str, Any]:
     }
 
 
-def emit(site_id: int, event_type: str, payload: dict[str, Any], comment_id: int | None = None) -> OutboxEvent:
+def emit(
+    site_id: int, event_type: str, payload: dict[str, Any], comment_id: int | None = None
+) -> OutboxEvent:
     """Queue a webhook event in the current transaction: it exists only if the change commits."""
     event = OutboxEvent(
         event_id=f"msg_{uuid.uuid4().hex}",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
+
 
 from service import create_app
 from service.config import PROJECT_ROOT
@@ -15,6 +16,10 @@ from service.extensions import db
 
 PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 ORIGIN = "https://news.example"
+
+# A loaded CI machine must not turn a slow example into a failure: properties, not timings.
+settings.register_profile("suite", deadline=None, max_examples=200)
+settings.load_profile("suite")
 
 
 def pytest_addoption(parser):
@@ -127,7 +132,9 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
     else:
         app = shared_apps.get(clean_database)
         if app is None:
-            app = shared_apps[clean_database] = _make_app(clean_database, embedded_scorer, {}, tmp_path / "instance")
+            app = shared_apps[clean_database] = _make_app(
+                clean_database, embedded_scorer, {}, tmp_path / "instance"
+            )
         app.instance_path = str(tmp_path / "instance")
     app.extensions["key_cache"].clear()
     with app.app_context():
@@ -162,7 +169,9 @@ class Factory:
         from service.sites import create_site
 
         with self.app.app_context():
-            site = create_site({"slug": slug, "name": slug.title(), "allowed_origins": list(origins), "policy": policy or {}})
+            site = create_site(
+                {"slug": slug, "name": slug.title(), "allowed_origins": list(origins), "policy": policy or {}}
+            )
             return site.id
 
     def key(self, role, site="daily"):
@@ -177,7 +186,9 @@ class Factory:
             headers["Origin"] = origin
         return headers
 
-    def comment_body(self, text="Thanks for this well-researched article.", article="a1", name="Ada", **extra):
+    def comment_body(
+        self, text="Thanks for this well-researched article.", article="a1", name="Ada", **extra
+    ):
         body = {
             "article": {"id": article, "url": f"{ORIGIN}/news/{article}", "title": f"Article {article}"},
             "author": {"name": name, "email": "ada@example.org"},

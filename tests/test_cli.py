@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def test_create_site_then_keys_shown_once(runner, client):
-    result = runner.invoke(args=["create-site", "gazette", "--name", "The Gazette", "--origin", "https://gazette.example"])
+    result = runner.invoke(
+        args=["create-site", "gazette", "--name", "The Gazette", "--origin", "https://gazette.example"]
+    )
     assert result.exit_code == 0, result.output
     embed = runner.invoke(args=["create-key", "embed", "--site", "gazette"])
     admin = runner.invoke(args=["create-key", "admin"])

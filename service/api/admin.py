@@ -22,7 +22,9 @@ from ..schemas.admin import (
 from ..schemas.common import ProblemSchema
 from . import authorized
 
-blp = Blueprint("admin", __name__, url_prefix="/v1/admin", description="Sites, policies and keys (admin keys)")
+blp = Blueprint(
+    "admin", __name__, url_prefix="/v1/admin", description="Sites, policies and keys (admin keys)"
+)
 
 
 @blp.route("/sites")

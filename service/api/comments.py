@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import current_app, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -18,14 +20,17 @@ from ..schemas.comments import (
     ThreadQuerySchema,
     ThreadSchema,
 )
-from ..schemas.moderation import ReportCreatedSchema, ReportCreateSchema
 from ..schemas.common import ProblemSchema
+from ..schemas.moderation import ReportCreatedSchema, ReportCreateSchema
 from . import authorized
 
 blp = Blueprint("comments", __name__, url_prefix="/v1", description="Public comments, for the embed")
 
 MAX_IDEMPOTENCY_KEY = 255
-RATE_LIMITED = {"schema": ProblemSchema, "description": "Too many requests; Retry-After says when to try again"}
+RATE_LIMITED = {
+    "schema": ProblemSchema,
+    "description": "Too many requests; Retry-After says when to try again",
+}
 
 
 def _site_key() -> str:
@@ -47,7 +52,9 @@ def report_limit() -> str:
 def _idempotency_key() -> str | None:
     key = request.headers.get("Idempotency-Key")
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
-        raise ValidationFailed("Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters", "headers")
+        raise ValidationFailed(
+            "Idempotency-Key", f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters", "headers"
+        )
     return key
 
 
@@ -58,7 +65,11 @@ class Comments(MethodView):
     @limiter.limit(post_site_limit, key_func=_site_key)
     @blp.arguments(CommentCreateSchema)
     @blp.response(201, CommentCreatedSchema)
-    @blp.alt_response(409, schema=ProblemSchema, description="Closed article, or an Idempotency-Key reused with another body")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="Closed article, or an Idempotency-Key reused with another body",
+    )
     @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields")
     @blp.alt_response(429, **RATE_LIMITED)
     def post(self, data):
@@ -87,7 +98,13 @@ class Thread(MethodView):
         headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
         if request.if_none_match.contains(etag):
             return current_app.response_class(status=304, headers=headers)
-        return workflow.list_thread(article, **query), 200, headers
+        # The hot path of the service: a page already built for this ETag is served as it is.
+        pages: workflow.PageCache = current_app.extensions["thread_pages"]
+        page = pages.get(etag)
+        if page is None:
+            page = json.dumps(ThreadSchema().dump(workflow.list_thread(article, **query))).encode()
+            pages.put(etag, page)
+        return current_app.response_class(page, mimetype="application/json", headers=headers)
 
 
 @blp.route("/comments/<int:comment_id>")
@@ -110,6 +127,8 @@ class OneComment(MethodView):
 @blp.alt_response(429, **RATE_LIMITED)
 def report(data, comment_id):
     """Report a published comment to the moderators"""
-    reporter = reports.reporter_key(data.get("reporter_id"), request.remote_addr or "", current_app.config["SECRET_KEY"])
+    reporter = reports.reporter_key(
+        data.get("reporter_id"), request.remote_addr or "", current_app.config["SECRET_KEY"]
+    )
     reports.file_report(current_principal().site_id, comment_id, data, reporter)
     return {"comment_id": comment_id, "received": True}

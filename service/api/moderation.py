@@ -36,8 +36,13 @@ from ..schemas.moderation import (
 from ..sites import site_by_slug
 from . import authorized
 
-blp = Blueprint("moderation", __name__, url_prefix="/v1/moderation", description="Moderators' queues and decisions")
-CONFLICT = {"schema": ProblemSchema, "description": "Another moderator decided first; `current` holds the comment's state"}
+blp = Blueprint(
+    "moderation", __name__, url_prefix="/v1/moderation", description="Moderators' queues and decisions"
+)
+CONFLICT = {
+    "schema": ProblemSchema,
+    "description": "Another moderator decided first; `current` holds the comment's state",
+}
 
 
 def _site(slug: str | None) -> Site | None:
@@ -69,7 +74,7 @@ def _if_match() -> int | None:
         return None
     value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
-        raise ValidationFailed("If-Match", "must be the comment's version, e.g. \"3\"", "headers")
+        raise ValidationFailed("If-Match", 'must be the comment\'s version, e.g. "3"', "headers")
     return int(value)
 
 

@@ -26,7 +26,9 @@ def healthz():
 
 @blp.route("/readyz")
 @blp.response(200, HealthSchema)
-@blp.alt_response(503, schema=HealthSchema, description="Not ready: the database or the scorer is not available")
+@blp.alt_response(
+    503, schema=HealthSchema, description="Not ready: the database or the scorer is not available"
+)
 def readyz():
     """The database answers and the scorer is loaded"""
     checks = {}

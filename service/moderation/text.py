@@ -7,9 +7,7 @@ import unicodedata
 
 # Bidirectional overrides and isolates re-order what a reader sees (spoofing); legitimate
 # right-to-left text does not need them, so they are dropped. Marks (LRM/RLM) are kept.
-_BIDI_CONTROLS = dict.fromkeys(
-    [*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None
-)
+_BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)], None)
 # C0/C1 control characters except tab and newline.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _MANY_BLANK_LINES = re.compile(r"\n{3,}")

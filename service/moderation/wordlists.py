@@ -17,12 +17,44 @@ from dataclasses import dataclass
 # in the text and in the lists), since writers swap them to dodge filters.
 _CANONICAL = str.maketrans(
     {
-        "0": "o", "1": "i", "!": "i", "|": "i", "l": "i", "3": "e", "4": "a", "@": "a",
-        "5": "s", "$": "s", "7": "t", "+": "t", "8": "b", "9": "g",
+        "0": "o",
+        "1": "i",
+        "!": "i",
+        "|": "i",
+        "l": "i",
+        "3": "e",
+        "4": "a",
+        "@": "a",
+        "5": "s",
+        "$": "s",
+        "7": "t",
+        "+": "t",
+        "8": "b",
+        "9": "g",
         # Cyrillic and Greek look-alikes of Latin letters.
-        "а": "a", "е": "e", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x", "і": "i",
-        "ј": "j", "ѕ": "s", "к": "k", "м": "m", "т": "t", "в": "b", "н": "h",
-        "α": "a", "ο": "o", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ρ": "p", "τ": "t",
+        "а": "a",
+        "е": "e",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "к": "k",
+        "м": "m",
+        "т": "t",
+        "в": "b",
+        "н": "h",
+        "α": "a",
+        "ο": "o",
+        "ε": "e",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ρ": "p",
+        "τ": "t",
     }
 )
 _OBFUSCATION_CHARS = "01!|3@45$7+89"
@@ -144,7 +176,6 @@ class WordList:
                 if len(prefix) == length and _starts_like(window, prefix):
                     return length, entry
         return None
-
 
     def _match_spelled(self, tokens: list[Token], i: int) -> tuple[int, str] | None:
         """Letters spelled out one by one ("a s c u m b a g"): try each run of three or more,

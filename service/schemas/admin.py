@@ -29,15 +29,23 @@ class PolicySchema(Schema):
     thresholds = fields.Dict(
         keys=fields.String(validate=validate.OneOf(LABELS + OPTIONAL_LABELS)),
         values=fields.Nested(ThresholdsSchema),
-        metadata={"description": "per label: hold at or above `hold`, reject at or above `reject` (null: never)"},
+        metadata={
+            "description": "per label: hold at or above `hold`, reject at or above `reject` (null: never)"
+        },
     )
     premoderation = fields.Boolean(metadata={"description": "hold every comment for a moderator"})
-    banned_words = fields.List(WORD, validate=validate.Length(max=5000), metadata={"description": "reject; `word*` matches words starting with it"})
+    banned_words = fields.List(
+        WORD,
+        validate=validate.Length(max=5000),
+        metadata={"description": "reject; `word*` matches words starting with it"},
+    )
     suspect_words = fields.List(WORD, validate=validate.Length(max=5000), metadata={"description": "hold"})
     report_threshold = fields.Integer(validate=validate.Range(min=1, max=1000))
     trusted_skip_premoderation = fields.Boolean()
     banned_author_status = fields.String(validate=validate.OneOf(["rejected", "held"]))
-    rejection_reasons = fields.List(fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(min=1, max=50))
+    rejection_reasons = fields.List(
+        fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(min=1, max=50)
+    )
 
 
 class OriginField(fields.String):
@@ -56,7 +64,12 @@ class OriginField(fields.String):
 
 
 class SiteCreateSchema(Schema):
-    slug = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,63}$", error="lower-case letters, digits and dashes, 2 to 64"))
+    slug = fields.String(
+        required=True,
+        validate=validate.Regexp(
+            r"^[a-z0-9][a-z0-9-]{1,63}$", error="lower-case letters, digits and dashes, 2 to 64"
+        ),
+    )
     name = CleanString(max_length=200, required=True)
     allowed_origins = fields.List(OriginField(), load_default=list, validate=validate.Length(max=50))
     policy = fields.Nested(PolicySchema, load_default=dict)
@@ -65,7 +78,9 @@ class SiteCreateSchema(Schema):
 class SiteUpdateSchema(Schema):
     name = CleanString(max_length=200)
     allowed_origins = fields.List(OriginField(), validate=validate.Length(max=50))
-    policy = fields.Nested(PolicySchema, metadata={"description": "keys given replace the current ones; others stay"})
+    policy = fields.Nested(
+        PolicySchema, metadata={"description": "keys given replace the current ones; others stay"}
+    )
 
 
 class SiteSchema(Schema):
@@ -85,7 +100,9 @@ class KeyCreateSchema(Schema):
 
 class KeySchema(Schema):
     id = fields.Integer(required=True)
-    prefix = fields.String(required=True, metadata={"description": "the first characters, to recognise a key"})
+    prefix = fields.String(
+        required=True, metadata={"description": "the first characters, to recognise a key"}
+    )
     role = fields.String(required=True)
     site = fields.String(allow_none=True)
     name = fields.String(required=True)

@@ -19,7 +19,9 @@ class ArticleRefSchema(Schema):
 
 class AuthorInSchema(Schema):
     name = CleanString(max_length=80, required=True, metadata={"description": "shown publicly"})
-    email = fields.Email(validate=validate.Length(max=320), metadata={"description": "private: moderators only"})
+    email = fields.Email(
+        validate=validate.Length(max=320), metadata={"description": "private: moderators only"}
+    )
     user_id = CleanString(max_length=200, metadata={"description": "the site's user id, private"})
 
 
@@ -37,7 +39,9 @@ class CommentCreatedSchema(Schema):
     status = fields.String(
         required=True,
         validate=validate.OneOf(["pending", "approved", "held", "rejected"]),
-        metadata={"description": "approved: published; pending or held: awaiting review; rejected: not published"},
+        metadata={
+            "description": "approved: published; pending or held: awaiting review; rejected: not published"
+        },
     )
     published = fields.Boolean(required=True)
     article_id = fields.String(required=True)

@@ -15,10 +15,18 @@ from .common import CleanString, CursorQuerySchema
 class QueueQuerySchema(CursorQuerySchema):
     queue = fields.String(load_default="held", validate=validate.OneOf(QUEUES))
     site = fields.String(metadata={"description": "site slug (keys for every site: optional)"})
-    article = fields.String(validate=validate.Length(max=200), metadata={"description": "the site's article id; needs site"})
-    label = fields.String(validate=validate.OneOf(LABELS + OPTIONAL_LABELS), metadata={"description": "only comments scoring at least min_score on this label"})
+    article = fields.String(
+        validate=validate.Length(max=200), metadata={"description": "the site's article id; needs site"}
+    )
+    label = fields.String(
+        validate=validate.OneOf(LABELS + OPTIONAL_LABELS),
+        metadata={"description": "only comments scoring at least min_score on this label"},
+    )
     min_score = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
-    author = fields.String(validate=validate.Length(max=320), metadata={"description": "the site's user id or the author's e-mail"})
+    author = fields.String(
+        validate=validate.Length(max=320),
+        metadata={"description": "the site's user id or the author's e-mail"},
+    )
     q = fields.String(validate=validate.Length(min=1, max=200), metadata={"description": "words in the text"})
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
@@ -34,7 +42,9 @@ class ModeratedAuthorSchema(Schema):
     email = fields.String(allow_none=True, metadata={"description": "private: moderators only"})
     user_id = fields.String(allow_none=True)
     key = fields.String(allow_none=True, metadata={"description": "who the author is across comments"})
-    history = fields.Dict(allow_none=True, metadata={"description": "approved, rejected and held comments on the site"})
+    history = fields.Dict(
+        allow_none=True, metadata={"description": "approved, rejected and held comments on the site"}
+    )
 
 
 class SpanSchema(Schema):
@@ -53,10 +63,18 @@ class QueueItemSchema(Schema):
     article = fields.Dict(required=True)
     parent = fields.Dict(allow_none=True)
     scores = fields.Dict(keys=fields.String(), values=fields.Float(), allow_none=True)
-    model = fields.Dict(allow_none=True, metadata={"description": "name and version of the model that scored"})
-    reasons = fields.List(fields.Dict(), required=True, metadata={"description": "why it was decided; word matches carry start, end and matched"})
+    model = fields.Dict(
+        allow_none=True, metadata={"description": "name and version of the model that scored"}
+    )
+    reasons = fields.List(
+        fields.Dict(),
+        required=True,
+        metadata={"description": "why it was decided; word matches carry start, end and matched"},
+    )
     highlights = fields.Dict(
-        keys=fields.String(), values=fields.List(fields.Nested(SpanSchema)), allow_none=True,
+        keys=fields.String(),
+        values=fields.List(fields.Nested(SpanSchema)),
+        allow_none=True,
         metadata={"description": "per label, the spans of the text that raised it most"},
     )
     reports = fields.List(fields.Dict(), required=True)
@@ -80,17 +98,25 @@ class QueueCountsSchema(Schema):
 
 class DecisionSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(DECISIONS))
-    reason = fields.String(load_default="", validate=validate.Length(max=50), metadata={"description": "required to reject: one of the site's rejection reasons"})
+    reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=50),
+        metadata={"description": "required to reject: one of the site's rejection reasons"},
+    )
     note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
 
 
 class BulkItemSchema(DecisionSchema):
     id = fields.Integer(required=True, validate=validate.Range(min=1))
-    version = fields.Integer(metadata={"description": "the version seen; omit to decide whatever the current version"})
+    version = fields.Integer(
+        metadata={"description": "the version seen; omit to decide whatever the current version"}
+    )
 
 
 class BulkDecisionSchema(Schema):
-    decisions = fields.List(fields.Nested(BulkItemSchema), required=True, validate=validate.Length(min=1, max=MAX_BULK))
+    decisions = fields.List(
+        fields.Nested(BulkItemSchema), required=True, validate=validate.Length(min=1, max=MAX_BULK)
+    )
 
     @validates_schema
     def _distinct(self, data, **kwargs):
@@ -118,7 +144,9 @@ class EraseSchema(Schema):
 class ReportCreateSchema(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(REPORT_REASONS))
     note = CleanString(max_length=500, min_length=0, one_line=False, load_default="")
-    reporter_id = CleanString(max_length=200, metadata={"description": "the site's user id of the reader, if signed in"})
+    reporter_id = CleanString(
+        max_length=200, metadata={"description": "the site's user id of the reader, if signed in"}
+    )
 
 
 class ReportCreatedSchema(Schema):
@@ -127,8 +155,12 @@ class ReportCreatedSchema(Schema):
 
 
 class AuthorStandingSchema(Schema):
-    standing = fields.String(required=True, validate=validate.OneOf(["regular", "trusted", "suspended", "banned"]))
-    suspended_until = fields.AwareDateTime(default_timezone=None, metadata={"description": "required to suspend"})
+    standing = fields.String(
+        required=True, validate=validate.OneOf(["regular", "trusted", "suspended", "banned"])
+    )
+    suspended_until = fields.AwareDateTime(
+        default_timezone=None, metadata={"description": "required to suspend"}
+    )
     note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
 
     @validates_schema
@@ -138,7 +170,11 @@ class AuthorStandingSchema(Schema):
 
 
 class AuthorQuerySchema(Schema):
-    key = fields.String(required=True, validate=validate.Length(min=1, max=330), metadata={"description": "author key, e.g. user:42"})
+    key = fields.String(
+        required=True,
+        validate=validate.Length(min=1, max=330),
+        metadata={"description": "author key, e.g. user:42"},
+    )
 
 
 class AuthorSchema(Schema):
@@ -194,11 +230,15 @@ class StatsSchema(Schema):
     decisions_per_day = fields.List(fields.Dict(), required=True)
     median_seconds_in_queue = fields.Float(allow_none=True)
     reviewed = fields.Integer(required=True)
-    agreement = fields.Dict(required=True, metadata={"description": "per label: held_by_model, precision, recall"})
+    agreement = fields.Dict(
+        required=True, metadata={"description": "per label: held_by_model, precision, recall"}
+    )
 
 
 class SimulationRequestSchema(Schema):
-    policy = fields.Nested(PolicySchema, required=True, metadata={"description": "the changes to try; other keys stay"})
+    policy = fields.Nested(
+        PolicySchema, required=True, metadata={"description": "the changes to try; other keys stay"}
+    )
     last = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=50_000))
 
 

@@ -22,9 +22,7 @@ class EndpointCreateSchema(Schema):
         validate=validate.Length(min=1, max=2000),
         metadata={"description": "http(s) URL of a public host"},
     )
-    event_types = fields.List(
-        EVENT_TYPE, load_default=lambda: list(EVENT_TYPES), **EVENT_TYPES_FIELD
-    )
+    event_types = fields.List(EVENT_TYPE, load_default=lambda: list(EVENT_TYPES), **EVENT_TYPES_FIELD)
 
 
 class EndpointUpdateSchema(Schema):
@@ -39,9 +37,7 @@ class EndpointSchema(Schema):
     url = fields.String(required=True)
     event_types = fields.List(fields.String(), required=True)
     enabled = fields.Boolean(required=True)
-    disabled_reason = fields.String(
-        allow_none=True, metadata={"description": "why it was disabled"}
-    )
+    disabled_reason = fields.String(allow_none=True, metadata={"description": "why it was disabled"})
     failing_since = fields.DateTime(
         allow_none=True, metadata={"description": "start of the current run of failures"}
     )
@@ -52,9 +48,7 @@ class EndpointSchema(Schema):
 
 
 class EndpointCreatedSchema(EndpointSchema):
-    secret = fields.String(
-        required=True, metadata={"description": "whsec_…: shown only in this answer"}
-    )
+    secret = fields.String(required=True, metadata={"description": "whsec_…: shown only in this answer"})
 
 
 class RotateSecretSchema(Schema):
@@ -65,9 +59,7 @@ class RotateSecretSchema(Schema):
 
 
 class SecretSchema(Schema):
-    secret = fields.String(
-        required=True, metadata={"description": "the new secret, shown only here"}
-    )
+    secret = fields.String(required=True, metadata={"description": "the new secret, shown only here"})
     previous_secret_expires_at = fields.DateTime(allow_none=True)
 
 
@@ -75,9 +67,7 @@ class AttemptSchema(Schema):
     attempted_at = fields.DateTime(required=True)
     status_code = fields.Integer(allow_none=True)
     duration_ms = fields.Integer(required=True)
-    response_excerpt = fields.String(
-        required=True, metadata={"description": "first 1 KB of the answer"}
-    )
+    response_excerpt = fields.String(required=True, metadata={"description": "first 1 KB of the answer"})
     error = fields.String(
         allow_none=True, metadata={"description": "why no answer came (timeout, refused, ...)"}
     )
@@ -105,9 +95,7 @@ class DeliverySchema(DeliveryStateSchema):
 
 class DeliveryPageSchema(Schema):
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
-    next_cursor = fields.String(
-        allow_none=True, metadata={"description": "pass as cursor for the next page"}
-    )
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})
 
 
 class ReplaySchema(Schema):
@@ -146,12 +134,8 @@ class WebhookCommentSchema(Schema):
     article = fields.Nested(WebhookArticleSchema, required=True)
     parent_id = fields.Integer(allow_none=True)
     author = fields.Nested(WebhookAuthorSchema, required=True)
-    text = fields.String(
-        required=True, metadata={"description": "empty once the comment is deleted"}
-    )
-    reasons = fields.List(
-        fields.Dict(), required=True, metadata={"description": "why the decision was made"}
-    )
+    text = fields.String(required=True, metadata={"description": "empty once the comment is deleted"})
+    reasons = fields.List(fields.Dict(), required=True, metadata={"description": "why the decision was made"})
     report_count = fields.Integer(required=True)
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
@@ -161,7 +145,5 @@ class WebhookEventSchema(Schema):
     """The JSON body of every webhook. Headers: webhook-id, webhook-timestamp, webhook-signature."""
 
     type = fields.String(required=True, validate=validate.OneOf(EVENT_TYPES))
-    timestamp = fields.DateTime(
-        required=True, metadata={"description": "when the event happened (UTC)"}
-    )
+    timestamp = fields.DateTime(required=True, metadata={"description": "when the event happened (UTC)"})
     data = fields.Nested(WebhookCommentSchema, required=True)

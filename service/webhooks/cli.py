@@ -13,21 +13,17 @@ webhooks_cli = AppGroup("webhooks", help="Deliver webhooks.")
 
 
 @webhooks_cli.command("worker")
-@click.option(
-    "--idle-interval", default=1.0, show_default=True, help="seconds between passes when idle"
-)
+@click.option("--idle-interval", default=1.0, show_default=True, help="seconds between passes when idle")
 def worker_command(idle_interval: float) -> None:
     """Deliver webhooks in the foreground until interrupted (no Celery needed)."""
     from .worker import run_forever
 
     app = current_app._get_current_object()
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for signum in (signal.SIGINT, signal.SIGTERM):  # finish the pass in hand, then stop
+        signal.signal(signum, lambda *_: stop.set())
     click.echo("delivering webhooks; Ctrl-C to stop", err=True)
-    try:
-        run_forever(app, stop, idle_interval)
-    except KeyboardInterrupt:
-        stop.set()
+    run_forever(app, stop, idle_interval)
 
 
 @webhooks_cli.command("celery-worker", context_settings={"ignore_unknown_options": True})

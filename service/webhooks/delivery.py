@@ -90,9 +90,7 @@ def dispatch_outbox(limit: int = 500, now: datetime | None = None) -> int:
     if rows:
         db.session.execute(sa.insert(WebhookDelivery), rows)
     db.session.execute(
-        sa.update(OutboxEvent)
-        .where(OutboxEvent.id.in_([e.id for e in events]))
-        .values(dispatched_at=now)
+        sa.update(OutboxEvent).where(OutboxEvent.id.in_([e.id for e in events])).values(dispatched_at=now)
     )
     db.session.commit()
     return len(events)
@@ -146,9 +144,7 @@ def claim_due(limit: int, lease: timedelta, now: datetime | None = None) -> list
         db.session.rollback()
         return []
     db.session.execute(
-        sa.update(WebhookDelivery)
-        .where(WebhookDelivery.id.in_(ids))
-        .values(next_attempt_at=now + lease)
+        sa.update(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).values(next_attempt_at=now + lease)
     )
     rows = db.session.execute(
         sa.select(
@@ -307,8 +303,7 @@ def _update_endpoint_health(failing, healthy, gone, now, disable_after) -> None:
             .values(
                 enabled=False,
                 disabled_reason=(
-                    f"every delivery failed for more than {days:g} days"
-                    f" (until {now:%Y-%m-%d %H:%M} UTC)"
+                    f"every delivery failed for more than {days:g} days (until {now:%Y-%m-%d %H:%M} UTC)"
                 ),
             )
         )

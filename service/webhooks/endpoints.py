@@ -54,9 +54,7 @@ def endpoint_view(endpoint: WebhookEndpoint, secret: str | None = None) -> dict[
 def list_endpoints(site: Site) -> list[WebhookEndpoint]:
     return list(
         db.session.scalars(
-            sa.select(WebhookEndpoint)
-            .where(WebhookEndpoint.site_id == site.id)
-            .order_by(WebhookEndpoint.id)
+            sa.select(WebhookEndpoint).where(WebhookEndpoint.site_id == site.id).order_by(WebhookEndpoint.id)
         )
     )
 
@@ -146,9 +144,7 @@ def list_deliveries(endpoint: WebhookEndpoint, limit: int, cursor: str | None) -
         }
         for row in page
     ]
-    next_cursor = (
-        encode_cursor(page[-1].WebhookDelivery.id, "deliveries") if len(rows) > limit else None
-    )
+    next_cursor = encode_cursor(page[-1].WebhookDelivery.id, "deliveries") if len(rows) > limit else None
     return {"deliveries": items, "next_cursor": next_cursor}
 
 

@@ -126,12 +126,8 @@ class _GuardedConnection:
 
 def guarded_pool_manager(allow: AllowList, maxsize: int = 10) -> PoolManager:
     """A urllib3 PoolManager (keep-alive, thread-safe) whose every connection passes the guard."""
-    http_conn = type(
-        "GuardedHTTPConnection", (_GuardedConnection, HTTPConnection), {"allow": allow}
-    )
-    https_conn = type(
-        "GuardedHTTPSConnection", (_GuardedConnection, HTTPSConnection), {"allow": allow}
-    )
+    http_conn = type("GuardedHTTPConnection", (_GuardedConnection, HTTPConnection), {"allow": allow})
+    https_conn = type("GuardedHTTPSConnection", (_GuardedConnection, HTTPSConnection), {"allow": allow})
     manager = PoolManager(num_pools=100, maxsize=maxsize, block=False)
     manager.pool_classes_by_scheme = {
         "http": type("GuardedHTTPPool", (HTTPConnectionPool,), {"ConnectionCls": http_conn}),

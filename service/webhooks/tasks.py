@@ -23,9 +23,7 @@ def make_celery(flask_app: Flask) -> Celery:
             with flask_app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(
-        flask_app.import_name, broker=flask_app.config["CELERY_BROKER_URL"], task_cls=FlaskTask
-    )
+    celery = Celery(flask_app.import_name, broker=flask_app.config["CELERY_BROKER_URL"], task_cls=FlaskTask)
     celery.conf.update(
         task_default_queue=queue,
         task_ignore_result=True,
@@ -66,7 +64,7 @@ def make_celery(flask_app: Flask) -> Celery:
 def _default_celery() -> Celery:
     from .. import create_app
 
-    return make_celery(create_app({"SCORER_PRELOAD": False}))
+    return make_celery(create_app())
 
 
 def __getattr__(name: str) -> Celery:

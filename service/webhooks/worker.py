@@ -28,9 +28,7 @@ class Deliverer:
         self.lease = timedelta(seconds=float(config["WEBHOOK_LEASE_SECONDS"]))
         self.timeout = float(config["WEBHOOK_TIMEOUT_SECONDS"])
         self.disable_after = timedelta(days=float(config["WEBHOOK_DISABLE_AFTER_DAYS"]))
-        self.pool = guarded_pool_manager(
-            AllowList.parse(config.get("WEBHOOK_ALLOW_PRIVATE")), self.threads
-        )
+        self.pool = guarded_pool_manager(AllowList.parse(config.get("WEBHOOK_ALLOW_PRIVATE")), self.threads)
         self.executor = ThreadPoolExecutor(self.threads, thread_name_prefix="webhook-send")
 
     def run_once(self, now: datetime | None = None) -> tuple[int, int]:
@@ -69,9 +67,7 @@ def run_once(app: Flask, now: datetime | None = None) -> tuple[int, int]:
             db.session.remove()
 
 
-def run_until_idle(
-    app: Flask, max_seconds: float = 30.0, stop: threading.Event | None = None
-) -> int:
+def run_until_idle(app: Flask, max_seconds: float = 30.0, stop: threading.Event | None = None) -> int:
     """Repeat passes while there is work, for at most `max_seconds`; returns deliveries tried."""
     deadline = time.monotonic() + max_seconds
     total = 0

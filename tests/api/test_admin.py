@@ -30,7 +30,12 @@ def test_create_site_and_change_its_policy(client, admin):
     assert patched["policy"]["thresholds"]["insult"] == {"hold": 0.7, "reject": 0.95}
     assert patched["policy"]["premoderation"] is True
     # Keys not given stay as they were.
-    assert client.patch("/v1/admin/sites/gazette", json={"name": "Gazette"}, headers=admin).get_json()["policy"]["premoderation"] is True
+    assert (
+        client.patch("/v1/admin/sites/gazette", json={"name": "Gazette"}, headers=admin).get_json()["policy"][
+            "premoderation"
+        ]
+        is True
+    )
 
 
 @pytest.mark.parametrize(
@@ -38,11 +43,27 @@ def test_create_site_and_change_its_policy(client, admin):
     [
         ({"slug": "Bad Slug", "name": "x"}, "slug"),
         ({"slug": "ok-slug", "name": ""}, "name"),
-        ({"slug": "ok-slug", "name": "x", "allowed_origins": ["https://a.example/path"]}, "allowed_origins.0"),
+        (
+            {"slug": "ok-slug", "name": "x", "allowed_origins": ["https://a.example/path"]},
+            "allowed_origins.0",
+        ),
         ({"slug": "ok-slug", "name": "x", "allowed_origins": ["ftp://a.example"]}, "allowed_origins.0"),
-        ({"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"rudeness": {"hold": 0.5}}}}, "policy.thresholds.rudeness.key"),
-        ({"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"insult": {"hold": 1.5}}}}, "policy.thresholds.insult.value.hold"),
-        ({"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"insult": {"hold": 0.8, "reject": 0.5}}}}, "policy.thresholds.insult.value.reject"),
+        (
+            {"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"rudeness": {"hold": 0.5}}}},
+            "policy.thresholds.rudeness.key",
+        ),
+        (
+            {"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"insult": {"hold": 1.5}}}},
+            "policy.thresholds.insult.value.hold",
+        ),
+        (
+            {
+                "slug": "ok-slug",
+                "name": "x",
+                "policy": {"thresholds": {"insult": {"hold": 0.8, "reject": 0.5}}},
+            },
+            "policy.thresholds.insult.value.reject",
+        ),
         ({"slug": "ok-slug", "name": "x", "policy": {"banned_words": ["x" * 101]}}, "policy.banned_words.0"),
     ],
 )
@@ -65,9 +86,23 @@ def test_embed_key_needs_a_site(client, admin):
 def test_new_origin_applies_at_once(client, admin, factory):
     embed = factory.key("embed")
     body = factory.comment_body()
-    assert client.post("/v1/comments", json=body, headers=factory.headers(embed, origin="https://m.news.example")).status_code == 403
-    client.patch("/v1/admin/sites/daily", json={"allowed_origins": ["https://news.example", "https://m.news.example"]}, headers=admin)
-    assert client.post("/v1/comments", json=body, headers=factory.headers(embed, origin="https://m.news.example")).status_code == 201
+    assert (
+        client.post(
+            "/v1/comments", json=body, headers=factory.headers(embed, origin="https://m.news.example")
+        ).status_code
+        == 403
+    )
+    client.patch(
+        "/v1/admin/sites/daily",
+        json={"allowed_origins": ["https://news.example", "https://m.news.example"]},
+        headers=admin,
+    )
+    assert (
+        client.post(
+            "/v1/comments", json=body, headers=factory.headers(embed, origin="https://m.news.example")
+        ).status_code
+        == 201
+    )
 
 
 def test_method_not_allowed_keeps_allow_header(client, admin):

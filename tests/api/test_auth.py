@@ -36,7 +36,9 @@ def call(client, factory, method, path, body, key):
     return client.open(path, method=method, json=body, headers=headers)
 
 
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES]
+)
 def test_role_matrix(client, factory, keys, method, path, body, allowed):
     for role, key in keys.items():
         response = call(client, factory, method, path, body, key)
@@ -47,7 +49,9 @@ def test_role_matrix(client, factory, keys, method, path, body, allowed):
             assert response.get_json()["code"] == "forbidden"
 
 
-@pytest.mark.parametrize(("method", "path", "body", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "allowed"), ROUTES, ids=[f"{m} {p}" for m, p, *_ in ROUTES]
+)
 def test_missing_or_unknown_key_is_401(client, factory, keys, method, path, body, allowed):
     for key in (None, "pk_not-a-real-key"):
         response = call(client, factory, method, path, body, key)
@@ -59,12 +63,19 @@ def test_missing_or_unknown_key_is_401(client, factory, keys, method, path, body
 def test_embed_key_only_works_from_allowed_origins(client, factory, keys):
     body = factory.comment_body()
     for origin in ("https://evil.example", "https://news.example.evil.example", "http://news.example"):
-        response = client.post("/v1/comments", json=body, headers=factory.headers(keys["embed"], origin=origin))
+        response = client.post(
+            "/v1/comments", json=body, headers=factory.headers(keys["embed"], origin=origin)
+        )
         assert response.status_code == 403, origin
     no_origin = client.post("/v1/comments", json=body, headers=factory.headers(keys["embed"], origin=None))
     assert no_origin.status_code == 403
     # Same-origin GETs come without an Origin header.
-    assert client.get("/v1/articles/a1/comments", headers=factory.headers(keys["embed"], origin=None)).status_code == 200
+    assert (
+        client.get(
+            "/v1/articles/a1/comments", headers=factory.headers(keys["embed"], origin=None)
+        ).status_code
+        == 200
+    )
 
 
 def test_cors_preflight_allows_the_embed_headers(client):
@@ -87,19 +98,45 @@ def test_site_bound_keys_cannot_reach_other_sites(client, factory, keys):
     h = lambda key: factory.headers(key, origin=None)  # noqa: E731
     assert client.get("/v1/admin/sites/daily", headers=h(rival_admin)).status_code == 404
     assert [s["slug"] for s in client.get("/v1/admin/sites", headers=h(rival_admin)).get_json()] == ["rival"]
-    assert client.patch("/v1/admin/sites/daily/articles/a1", json={"closed": True}, headers=h(rival_moderator)).status_code == 404
+    assert (
+        client.patch(
+            "/v1/admin/sites/daily/articles/a1", json={"closed": True}, headers=h(rival_moderator)
+        ).status_code
+        == 404
+    )
     assert client.post("/v1/admin/keys", json={"role": "admin"}, headers=h(rival_admin)).status_code == 403
-    assert client.post("/v1/admin/sites", json={"slug": "x-site", "name": "X"}, headers=h(rival_admin)).status_code == 403
+    assert (
+        client.post(
+            "/v1/admin/sites", json={"slug": "x-site", "name": "X"}, headers=h(rival_admin)
+        ).status_code
+        == 403
+    )
 
 
 def test_revoked_key_stops_working(client, factory, keys):
     admin = factory.headers(keys["admin"], origin=None)
-    created = client.post("/v1/admin/keys", json={"role": "moderator", "site": "daily", "name": "temp"}, headers=admin).get_json()
+    created = client.post(
+        "/v1/admin/keys", json={"role": "moderator", "site": "daily", "name": "temp"}, headers=admin
+    ).get_json()
     secret = created["key"]
     assert secret.startswith("sk_mod_")
-    assert client.patch("/v1/admin/sites/daily/articles/a1", json={"closed": False}, headers=factory.headers(secret, origin=None)).status_code == 200
+    assert (
+        client.patch(
+            "/v1/admin/sites/daily/articles/a1",
+            json={"closed": False},
+            headers=factory.headers(secret, origin=None),
+        ).status_code
+        == 200
+    )
     assert client.delete(f"/v1/admin/keys/{created['id']}", headers=admin).get_json()["revoked_at"]
-    assert client.patch("/v1/admin/sites/daily/articles/a1", json={"closed": False}, headers=factory.headers(secret, origin=None)).status_code == 401
+    assert (
+        client.patch(
+            "/v1/admin/sites/daily/articles/a1",
+            json={"closed": False},
+            headers=factory.headers(secret, origin=None),
+        ).status_code
+        == 401
+    )
 
 
 def test_keys_are_stored_hashed_and_never_listed(client, factory, keys, app):

@@ -33,14 +33,22 @@ def decide(client, mod, comment_id, status, version=None, **extra):
     headers = dict(mod)
     if version is not None:
         headers["If-Match"] = f'"{version}"'
-    return client.post(f"/v1/moderation/comments/{comment_id}/decision", json={"status": status, **extra}, headers=headers)
+    return client.post(
+        f"/v1/moderation/comments/{comment_id}/decision", json={"status": status, **extra}, headers=headers
+    )
 
 
 def events_of(app, comment_id):
     with app.app_context():
-        return db.session.execute(
-            sa.select(ModerationEvent).where(ModerationEvent.comment_id == comment_id).order_by(ModerationEvent.id)
-        ).scalars().all()
+        return (
+            db.session.execute(
+                sa.select(ModerationEvent)
+                .where(ModerationEvent.comment_id == comment_id)
+                .order_by(ModerationEvent.id)
+            )
+            .scalars()
+            .all()
+        )
 
 
 def test_queue_items_carry_what_a_moderator_needs(client, factory, embed_key, mod, insult_text):
@@ -51,14 +59,22 @@ def test_queue_items_carry_what_a_moderator_needs(client, factory, embed_key, mo
 
     (item,) = queue(client, mod)["items"]
     assert item["text"] == insult_text and item["status"] == "held"
-    assert item["author"] == {"name": "Troll", "email": "troll@example.org", "user_id": "u-9", "key": "user:u-9",
-                              "history": {"approved": 0, "rejected": 0, "held": 1}}
+    assert item["author"] == {
+        "name": "Troll",
+        "email": "troll@example.org",
+        "user_id": "u-9",
+        "key": "user:u-9",
+        "history": {"approved": 0, "rejected": 0, "held": 1},
+    }
     assert item["article"] == {"id": "a1", "title": "Article a1", "url": "https://news.example/news/a1"}
     assert item["parent"]["id"] == parent and item["parent"]["text"] == "The council voted yesterday."
     assert set(item["scores"]) >= {"toxicity", "insult"} and item["model"]["name"] == "embedded"
     assert any(r["code"] == "label_above_hold" for r in item["reasons"])
     spans = item["highlights"]["insult"]
-    assert any("idiot" in insult_text[s["start"]:s["end"]] or "stupid" in insult_text[s["start"]:s["end"]] for s in spans)
+    assert any(
+        "idiot" in insult_text[s["start"] : s["end"]] or "stupid" in insult_text[s["start"] : s["end"]]
+        for s in spans
+    )
 
 
 def test_word_reasons_mark_the_matched_words(client, factory, mod):
@@ -79,7 +95,9 @@ def test_counts_filters_and_sorts(client, factory, embed_key, mod, held):
     assert [i["id"] for i in queue(client, mod)["items"]] == held
     assert [i["id"] for i in queue(client, mod, sort="newest")["items"]] == held[::-1]
     toxic = queue(client, mod, sort="toxic")["items"]
-    assert [i["scores"] for i in toxic] == sorted([i["scores"] for i in toxic], key=lambda s: -max(s.values()))
+    assert [i["scores"] for i in toxic] == sorted(
+        [i["scores"] for i in toxic], key=lambda s: -max(s.values())
+    )
     assert [i["id"] for i in queue(client, mod, q="#1")["items"]] == [held[1]]
     assert [i["id"] for i in queue(client, mod, q="100%")["items"]] == []
     assert len(queue(client, mod, label="insult", min_score=0.5)["items"]) == 3
@@ -99,7 +117,13 @@ def test_queue_pages_by_cursor_in_every_sort(client, mod, held):
 
 
 def test_bad_queue_parameters_are_422(client, mod):
-    for params in ({"queue": "spam"}, {"sort": "random"}, {"label": "rudeness"}, {"limit": 500}, {"cursor": "xx"}):
+    for params in (
+        {"queue": "spam"},
+        {"sort": "random"},
+        {"label": "rudeness"},
+        {"limit": 500},
+        {"cursor": "xx"},
+    ):
         response = client.get("/v1/moderation/comments", query_string=params, headers=mod)
         assert response.status_code == 422, params
 
@@ -135,12 +159,14 @@ def test_reject_needs_a_reason_from_the_site_list(client, mod, held):
 def test_bulk_decisions_report_each_comment(client, mod, held):
     response = client.post(
         "/v1/moderation/decisions",
-        json={"decisions": [
-            {"id": held[0], "status": "approved", "version": 1},
-            {"id": held[1], "status": "approved", "version": 7},
-            {"id": 999_999, "status": "approved"},
-            {"id": held[2], "status": "rejected", "reason": "spam"},
-        ]},
+        json={
+            "decisions": [
+                {"id": held[0], "status": "approved", "version": 1},
+                {"id": held[1], "status": "approved", "version": 7},
+                {"id": 999_999, "status": "approved"},
+                {"id": held[2], "status": "rejected", "reason": "spam"},
+            ]
+        },
         headers=mod,
     )
     assert response.status_code == 200
@@ -154,7 +180,9 @@ def test_bulk_decisions_report_each_comment(client, mod, held):
 
 def test_bulk_is_limited_to_100_distinct_comments(client, mod):
     too_many = [{"id": i, "status": "approved"} for i in range(1, 102)]
-    assert client.post("/v1/moderation/decisions", json={"decisions": too_many}, headers=mod).status_code == 422
+    assert (
+        client.post("/v1/moderation/decisions", json={"decisions": too_many}, headers=mod).status_code == 422
+    )
     twice = [{"id": 1, "status": "approved"}, {"id": 1, "status": "held"}]
     assert client.post("/v1/moderation/decisions", json={"decisions": twice}, headers=mod).status_code == 422
 
@@ -181,11 +209,15 @@ class TestReports:
             headers=factory.headers(embed_key),
         )
 
-    def test_threshold_sends_a_published_comment_back_to_the_queue(self, client, factory, embed_key, mod, published, app):
+    def test_threshold_sends_a_published_comment_back_to_the_queue(
+        self, client, factory, embed_key, mod, published, app
+    ):
         for reader in ("r1", "r2"):
             assert self.report(client, factory, embed_key, published, reader).status_code == 201
         assert queue(client, mod, queue="reported")["items"][0]["status"] == "approved"
-        assert self.report(client, factory, embed_key, published, "r3").status_code == 201  # default threshold: 3
+        assert (
+            self.report(client, factory, embed_key, published, "r3").status_code == 201
+        )  # default threshold: 3
 
         (item,) = queue(client, mod, queue="reported")["items"]
         assert item["status"] == "held" and item["report_count"] == 3
@@ -193,7 +225,9 @@ class TestReports:
         thread = client.get("/v1/articles/a1/comments", headers=factory.headers(embed_key)).get_json()
         assert thread["total"] == 0
         with app.app_context():
-            types = db.session.execute(sa.select(OutboxEvent.type).where(OutboxEvent.type == "comment.reported")).all()
+            types = db.session.execute(
+                sa.select(OutboxEvent.type).where(OutboxEvent.type == "comment.reported")
+            ).all()
         assert len(types) == 3
 
         # A moderator's decision closes the reports: the comment leaves the reported queue.
@@ -205,9 +239,15 @@ class TestReports:
         again = self.report(client, factory, embed_key, published, "r1")
         assert again.status_code == 409 and again.get_json()["code"] == "already-reported"
 
-    def test_anonymous_readers_are_told_apart_by_a_keyed_hash(self, client, factory, embed_key, published, app):
-        first = client.post(f"/v1/comments/{published}/reports", json={"reason": "spam"}, headers=factory.headers(embed_key))
-        again = client.post(f"/v1/comments/{published}/reports", json={"reason": "spam"}, headers=factory.headers(embed_key))
+    def test_anonymous_readers_are_told_apart_by_a_keyed_hash(
+        self, client, factory, embed_key, published, app
+    ):
+        first = client.post(
+            f"/v1/comments/{published}/reports", json={"reason": "spam"}, headers=factory.headers(embed_key)
+        )
+        again = client.post(
+            f"/v1/comments/{published}/reports", json={"reason": "spam"}, headers=factory.headers(embed_key)
+        )
         assert (first.status_code, again.status_code) == (201, 409)
         with app.app_context():
             (key,) = db.session.execute(sa.select(Report.reporter_key)).scalars()
@@ -228,7 +268,9 @@ class TestReports:
 
 class TestAuthors:
     def set(self, client, mod, key, **body):
-        return client.put("/v1/moderation/authors", query_string={"site": "daily", "key": key}, json=body, headers=mod)
+        return client.put(
+            "/v1/moderation/authors", query_string={"site": "daily", "key": key}, json=body, headers=mod
+        )
 
     def test_banned_author_is_rejected_and_trusted_author_skips_premoderation(self, client, factory, mod):
         factory.site("strict", policy={"premoderation": True})
@@ -238,15 +280,28 @@ class TestAuthors:
         body["author"]["user_id"] = "u1"
 
         def post():
-            return client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()["status"]
+            return client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()[
+                "status"
+            ]
 
         assert post() == "held"
-        put = lambda **b: client.put("/v1/moderation/authors", query_string={"site": "strict", "key": "user:u1"}, json=b, headers=strict_mod)  # noqa: E731
+
+        def put(**b):
+            return client.put(
+                "/v1/moderation/authors",
+                query_string={"site": "strict", "key": "user:u1"},
+                json=b,
+                headers=strict_mod,
+            )  # noqa: E731
+
         assert put(standing="trusted").get_json()["standing"] == "trusted"
         assert post() == "approved"
         assert put(standing="banned", note="spam bot").status_code == 200
         assert post() == "rejected"
-        assert put(standing="suspended", suspended_until="2000-01-01T00:00:00Z").get_json()["standing"] == "regular"
+        assert (
+            put(standing="suspended", suspended_until="2000-01-01T00:00:00Z").get_json()["standing"]
+            == "regular"
+        )
         assert post() == "held"
 
     def test_trust_is_earned_by_approved_comments(self, client, factory, embed_key, mod):
@@ -256,31 +311,49 @@ class TestAuthors:
         body = factory.comment_body()
         body["author"]["user_id"] = "regular-reader"
         for _ in range(2):
-            comment_id = client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()["id"]
+            comment_id = client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()[
+                "id"
+            ]
             assert decide(client, strict_mod, comment_id, "approved").status_code == 200
-        assert client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()["status"] == "approved"
+        assert (
+            client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()["status"]
+            == "approved"
+        )
 
     def test_suspension_needs_an_end(self, client, mod):
         response = self.set(client, mod, "user:x", standing="suspended")
         assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "suspended_until"
 
 
-def test_erasure_keeps_the_audit_trail_and_no_personal_data(client, factory, embed_key, mod, app, insult_text):
+def test_erasure_keeps_the_audit_trail_and_no_personal_data(
+    client, factory, embed_key, mod, app, insult_text
+):
     body = factory.comment_body(text=insult_text + " Call me at 555-0100.")
     body["author"] = {"name": "Private Person", "email": "private@example.org", "user_id": "u-private"}
     comment_id = client.post("/v1/comments", json=body, headers=factory.headers(embed_key)).get_json()["id"]
     assert decide(client, mod, comment_id, "approved").status_code == 200
 
-    response = client.delete(f"/v1/moderation/comments/{comment_id}", json={"note": "reader's request"}, headers=mod)
+    response = client.delete(
+        f"/v1/moderation/comments/{comment_id}", json={"note": "reader's request"}, headers=mod
+    )
     assert response.status_code == 200 and response.get_json()["status"] == "deleted"
 
     with app.app_context():
         comment = db.session.get(Comment, comment_id)
-        stored = json.dumps({
-            "comment": [comment.text, comment.author_name, comment.author_email, comment.author_user_id, comment.author_key, comment.reasons],
-            "events": [[e.reason, e.note, e.reasons] for e in events_of(app, comment_id)],
-            "outbox": [e.payload for e in db.session.execute(sa.select(OutboxEvent)).scalars()],
-        })
+        stored = json.dumps(
+            {
+                "comment": [
+                    comment.text,
+                    comment.author_name,
+                    comment.author_email,
+                    comment.author_user_id,
+                    comment.author_key,
+                    comment.reasons,
+                ],
+                "events": [[e.reason, e.note, e.reasons] for e in events_of(app, comment_id)],
+                "outbox": [e.payload for e in db.session.execute(sa.select(OutboxEvent)).scalars()],
+            }
+        )
     for secret in ("Private Person", "private@example.org", "u-private", "555-0100", "idiot"):
         assert secret not in stored
     assert [e.to_status for e in events_of(app, comment_id)] == ["held", "approved", "deleted"]
@@ -289,13 +362,18 @@ def test_erasure_keeps_the_audit_trail_and_no_personal_data(client, factory, emb
 
 def test_audit_events_are_filterable_and_read_only(client, mod, held):
     decide(client, mod, held[0], "approved")
-    events = client.get("/v1/moderation/events", query_string={"to_status": "approved"}, headers=mod).get_json()["items"]
+    events = client.get(
+        "/v1/moderation/events", query_string={"to_status": "approved"}, headers=mod
+    ).get_json()["items"]
     assert [e["comment_id"] for e in events] == [held[0]]
     trail = client.get(f"/v1/moderation/comments/{held[0]}/events", headers=mod).get_json()["items"]
     assert [e["to_status"] for e in trail] == ["approved", "held"]
     event_id = trail[0]["id"]
     for method in ("put", "patch", "delete"):
-        assert getattr(client, method)(f"/v1/moderation/events/{event_id}", headers=mod).status_code in (404, 405)
+        assert getattr(client, method)(f"/v1/moderation/events/{event_id}", headers=mod).status_code in (
+            404,
+            405,
+        )
 
 
 def test_events_cannot_be_changed_through_the_orm(app, held):
@@ -323,17 +401,29 @@ def test_simulation_reports_changes_and_changes_nothing(client, factory, embed_k
     def snapshot():
         with app.app_context():
             return (
-                [(c.id, c.status, c.version) for c in db.session.execute(sa.select(Comment).order_by(Comment.id)).scalars()],
+                [
+                    (c.id, c.status, c.version)
+                    for c in db.session.execute(sa.select(Comment).order_by(Comment.id)).scalars()
+                ],
                 db.session.scalar(sa.select(sa.func.count()).select_from(ModerationEvent)),
                 db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)),
             )
 
     before = snapshot()
-    lenient = {"thresholds": {label: {"hold": None, "reject": None} for label in ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")}}
-    result = client.post("/v1/moderation/sites/daily/simulate", json={"policy": lenient, "last": 100}, headers=mod).get_json()
+    lenient = {
+        "thresholds": {
+            label: {"hold": None, "reject": None}
+            for label in ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+        }
+    }
+    result = client.post(
+        "/v1/moderation/sites/daily/simulate", json={"policy": lenient, "last": 100}, headers=mod
+    ).get_json()
     assert result["compared"] == 4 and result["changed"] == 3
     assert result["changes"] == {"held->approved": 3}
     assert result["current"] == {"held": 3, "approved": 1} and result["proposed"] == {"approved": 4}
     assert snapshot() == before
-    strict = client.post("/v1/moderation/sites/daily/simulate", json={"policy": {"premoderation": True}}, headers=mod).get_json()
+    strict = client.post(
+        "/v1/moderation/sites/daily/simulate", json={"policy": {"premoderation": True}}, headers=mod
+    ).get_json()
     assert strict["changes"] == {"approved->held": 1}

@@ -52,7 +52,9 @@ def test_comment_and_its_events_are_written_together(factory, embed_key, app):
 
 
 def test_text_is_nfkc_normalised_and_cleaned(factory, embed_key, client, app):
-    body = factory.post(embed_key, text="  Ｆｕｌｌ width\u202e and\x00 control \r\n\r\n\r\n\r\nok  ").get_json()
+    body = factory.post(
+        embed_key, text="  Ｆｕｌｌ width\u202e and\x00 control \r\n\r\n\r\n\r\nok  "
+    ).get_json()
     with app.app_context():
         assert db.session.get(Comment, body["id"]).text == "Full width and control \n\nok"
 
@@ -94,7 +96,9 @@ def test_missing_fields_are_each_named(factory, embed_key, client):
 
 def test_body_that_is_not_json_is_a_4xx_problem(factory, embed_key, client):
     response = client.post(
-        "/v1/comments", data="{not json", headers=factory.headers(embed_key, **{"Content-Type": "application/json"})
+        "/v1/comments",
+        data="{not json",
+        headers=factory.headers(embed_key, **{"Content-Type": "application/json"}),
     )
     assert 400 <= response.status_code < 500
     assert response.get_json()["status"] == response.status_code
@@ -124,7 +128,9 @@ def test_closed_article_refuses_comments(factory, embed_key, client, app):
     factory.post(embed_key)
     admin = factory.key("admin")
     closed = client.patch(
-        "/v1/admin/sites/daily/articles/a1", json={"closed": True}, headers=factory.headers(admin, origin=None)
+        "/v1/admin/sites/daily/articles/a1",
+        json={"closed": True},
+        headers=factory.headers(admin, origin=None),
     )
     assert closed.status_code == 200 and closed.get_json()["closed"] is True
     response = factory.post(embed_key)
@@ -137,7 +143,9 @@ def test_premoderated_article_holds_even_friendly_comments(factory, embed_key, c
     factory.post(embed_key)
     moderator = factory.key("moderator")
     client.patch(
-        "/v1/admin/sites/daily/articles/a1", json={"premoderated": True}, headers=factory.headers(moderator, origin=None)
+        "/v1/admin/sites/daily/articles/a1",
+        json={"premoderated": True},
+        headers=factory.headers(moderator, origin=None),
     )
     assert factory.post(embed_key).get_json()["status"] == "held"
     assert factory.post(embed_key, article="other").get_json()["status"] == "approved"
@@ -165,7 +173,9 @@ class TestIdempotency:
 
     def test_same_key_other_body_is_a_conflict(self, factory, embed_key, app):
         factory.post(embed_key, headers={"Idempotency-Key": "retry-2"})
-        response = factory.post(embed_key, text="A different comment.", headers={"Idempotency-Key": "retry-2"})
+        response = factory.post(
+            embed_key, text="A different comment.", headers={"Idempotency-Key": "retry-2"}
+        )
         assert response.status_code == 409
         assert response.get_json()["code"] == "idempotency-key-reused"
         assert count(app, Comment) == 1

@@ -15,7 +15,9 @@ def app_config():
     return {"SCORER_INSTANCE": SlowScorer(delay=0.5), "SCORING_DEADLINE_MS": 50}
 
 
-def test_slow_scorer_leaves_comment_pending_then_command_decides_it(factory, embed_key, app, client, embedded_scorer, insult_text):
+def test_slow_scorer_leaves_comment_pending_then_command_decides_it(
+    factory, embed_key, app, client, embedded_scorer, insult_text
+):
     friendly = factory.post(embed_key).get_json()
     insult = factory.post(embed_key, text=insult_text).get_json()
     assert friendly["status"] == insult["status"] == "pending"
@@ -32,7 +34,11 @@ def test_slow_scorer_leaves_comment_pending_then_command_decides_it(factory, emb
     with app.app_context():
         statuses = {c.id: c.status for c in db.session.execute(sa.select(Comment)).scalars()}
         assert statuses == {friendly["id"]: "approved", insult["id"]: "held"}
-        late = db.session.execute(sa.select(ModerationEvent).where(ModerationEvent.from_status == "pending")).scalars().all()
+        late = (
+            db.session.execute(sa.select(ModerationEvent).where(ModerationEvent.from_status == "pending"))
+            .scalars()
+            .all()
+        )
         assert {e.reason for e in late} == {"late scoring"} and all(e.model_name == "embedded" for e in late)
     thread = client.get("/v1/articles/a1/comments", headers=factory.headers(embed_key)).get_json()
     assert thread["total"] == 1
@@ -60,7 +66,9 @@ class TestRescore:
     def app_config(self):
         return {"SCORER_INSTANCE": SlowScorer(delay=0)}
 
-    def test_rescore_records_the_new_model_and_keeps_decisions(self, factory, embed_key, app, embedded_scorer, insult_text):
+    def test_rescore_records_the_new_model_and_keeps_decisions(
+        self, factory, embed_key, app, embedded_scorer, insult_text
+    ):
         ids = [factory.post(embed_key, text=t).get_json()["id"] for t in ("Nice piece.", insult_text)]
         with app.app_context():
             assert {db.session.get(Comment, i).model_name for i in ids} == {"slow"}

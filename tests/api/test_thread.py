@@ -10,7 +10,9 @@ def get_thread(client, factory, key, article="a1", **params):
 
 
 def post_ids(factory, key, n, article="a1"):
-    return [factory.post(key, text=f"Good point number {i}.", article=article).get_json()["id"] for i in range(n)]
+    return [
+        factory.post(key, text=f"Good point number {i}.", article=article).get_json()["id"] for i in range(n)
+    ]
 
 
 def test_replies_are_nested_under_their_parents(factory, embed_key, client):
@@ -53,14 +55,21 @@ def test_oldest_first_pages_reach_comments_posted_meanwhile(factory, embed_key, 
     seen = [c["id"] for c in page["comments"]]
     ids += post_ids(factory, embed_key, 1)
     while page["next_cursor"]:
-        page = get_thread(client, factory, embed_key, limit=2, sort="oldest", cursor=page["next_cursor"]).get_json()
+        page = get_thread(
+            client, factory, embed_key, limit=2, sort="oldest", cursor=page["next_cursor"]
+        ).get_json()
         seen += [c["id"] for c in page["comments"]]
     assert seen == ids
 
 
 def test_bad_cursor_and_limit_are_422(factory, embed_key, client):
     post_ids(factory, embed_key, 2)
-    for params, field in (({"cursor": "garbage"}, "cursor"), ({"limit": 0}, "limit"), ({"limit": 101}, "limit"), ({"sort": "best"}, "sort")):
+    for params, field in (
+        ({"cursor": "garbage"}, "cursor"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 101}, "limit"),
+        ({"sort": "best"}, "sort"),
+    ):
         response = get_thread(client, factory, embed_key, **params)
         assert response.status_code == 422, params
         assert response.get_json()["errors"][0]["field"] == field
@@ -72,14 +81,23 @@ def test_etag_gives_304_until_the_thread_changes(factory, embed_key, client, ins
     post_ids(factory, embed_key, 1)
     first = get_thread(client, factory, embed_key)
     etag = first.headers["ETag"]
-    cached = client.get("/v1/articles/a1/comments", headers={**factory.headers(embed_key), "If-None-Match": etag})
+    cached = client.get(
+        "/v1/articles/a1/comments", headers={**factory.headers(embed_key), "If-None-Match": etag}
+    )
     assert cached.status_code == 304 and cached.data == b""
 
     factory.post(embed_key, text=insult_text)  # held: the public thread is unchanged
-    assert client.get("/v1/articles/a1/comments", headers={**factory.headers(embed_key), "If-None-Match": etag}).status_code == 304
+    assert (
+        client.get(
+            "/v1/articles/a1/comments", headers={**factory.headers(embed_key), "If-None-Match": etag}
+        ).status_code
+        == 304
+    )
 
     post_ids(factory, embed_key, 1)
-    changed = client.get("/v1/articles/a1/comments", headers={**factory.headers(embed_key), "If-None-Match": etag})
+    changed = client.get(
+        "/v1/articles/a1/comments", headers={**factory.headers(embed_key), "If-None-Match": etag}
+    )
     assert changed.status_code == 200 and changed.headers["ETag"] != etag
 
 
@@ -103,7 +121,10 @@ def test_unknown_article_is_an_empty_thread(factory, embed_key, client):
 
 def test_one_comment_is_readable_only_by_its_own_site(factory, embed_key, client):
     comment_id = post_ids(factory, embed_key, 1)[0]
-    assert client.get(f"/v1/comments/{comment_id}", headers=factory.headers(embed_key)).get_json()["id"] == comment_id
+    assert (
+        client.get(f"/v1/comments/{comment_id}", headers=factory.headers(embed_key)).get_json()["id"]
+        == comment_id
+    )
     factory.site("rival")
     rival = factory.key("embed", "rival")
     assert client.get(f"/v1/comments/{comment_id}", headers=factory.headers(rival)).status_code == 404

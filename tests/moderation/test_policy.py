@@ -9,9 +9,9 @@ from service.moderation.policy import SEVERITY, CompiledLists, Policy, Threshold
 from service.scoring.base import LABELS
 
 scores_strategy = st.fixed_dictionaries({label: st.floats(0, 1) for label in LABELS})
-threshold_strategy = st.tuples(st.one_of(st.none(), st.floats(0, 1)), st.one_of(st.none(), st.floats(0, 1))).map(
-    lambda t: Thresholds(t[0], None if t[1] is None or (t[0] is not None and t[1] < t[0]) else t[1])
-)
+threshold_strategy = st.tuples(
+    st.one_of(st.none(), st.floats(0, 1)), st.one_of(st.none(), st.floats(0, 1))
+).map(lambda t: Thresholds(t[0], None if t[1] is None or (t[0] is not None and t[1] < t[0]) else t[1]))
 policy_strategy = st.builds(
     Policy,
     thresholds=st.fixed_dictionaries({label: threshold_strategy for label in LABELS}),
@@ -26,7 +26,12 @@ def test_low_scores_publish_and_high_scores_hold():
     assert decide(LOW, policy).status == "approved"
     decision = decide(LOW | {"insult": 0.93}, policy)
     assert decision.status == "held"
-    assert decision.reasons[0].to_dict() == {"code": "label_above_hold", "label": "insult", "score": 0.93, "threshold": 0.5}
+    assert decision.reasons[0].to_dict() == {
+        "code": "label_above_hold",
+        "label": "insult",
+        "score": 0.93,
+        "threshold": 0.5,
+    }
 
 
 def test_reject_threshold_rejects():
@@ -68,7 +73,9 @@ def test_banned_authors_follow_the_site_setting():
 
 
 def test_policy_round_trips_through_json():
-    policy = Policy.from_dict({"thresholds": {"insult": {"hold": 0.3, "reject": 0.8}}, "suspect_words": ["x"], "unknown": 1})
+    policy = Policy.from_dict(
+        {"thresholds": {"insult": {"hold": 0.3, "reject": 0.8}}, "suspect_words": ["x"], "unknown": 1}
+    )
     assert Policy.from_dict(policy.to_dict()) == policy
 
 
@@ -88,8 +95,10 @@ def test_every_decision_but_approval_has_a_reason(scores, policy, author):
 @given(scores_strategy, policy_strategy)
 def test_decision_follows_the_thresholds(scores, policy):
     decision = decide(scores, policy)
-    over_reject = any(t.reject is not None and scores[l] >= t.reject for l, t in policy.thresholds.items())
-    over_hold = any(t.hold is not None and scores[l] >= t.hold for l, t in policy.thresholds.items())
+    over_reject = any(
+        t.reject is not None and scores[label] >= t.reject for label, t in policy.thresholds.items()
+    )
+    over_hold = any(t.hold is not None and scores[label] >= t.hold for label, t in policy.thresholds.items())
     if over_reject:
         assert decision.status == "rejected"
     elif over_hold or policy.premoderation:
@@ -103,5 +112,7 @@ def test_adding_a_premoderation_or_suspect_reason_never_publishes(scores, policy
     from service.moderation.wordlists import WordMatch
 
     plain = decide(scores, policy, author=author)
-    flagged = decide(scores, policy, author=author, article_premoderated=True, suspect=[WordMatch("x", 0, 1, "x")])
+    flagged = decide(
+        scores, policy, author=author, article_premoderated=True, suspect=[WordMatch("x", 0, 1, "x")]
+    )
     assert SEVERITY[flagged.status] >= SEVERITY[plain.status]

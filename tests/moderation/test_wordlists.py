@@ -35,7 +35,14 @@ def test_obfuscated_words_match(text, entry, matched):
 
 @pytest.mark.parametrize(
     "text",
-    ["a classic passage", "as far as I know", "the assessment", "Moroccan food", "stupidity is rare here?", "skill yourself up"],
+    [
+        "a classic passage",
+        "as far as I know",
+        "the assessment",
+        "Moroccan food",
+        "stupidity is rare here?",
+        "skill yourself up",
+    ],
 )
 def test_word_boundaries_prevent_false_matches(text):
     assert LIST.find(text) == []
