@@ -16,6 +16,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask_cors import CORS
     from sqlalchemy import event
 
+    from . import observability
     from .api import register_blueprints
     from .auth import KeyCache
     from .cli import register_commands
@@ -75,6 +76,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["scoring"] = engine
 
     register_commands(app)
+    observability.init_app(app)
 
     from .webhooks import init_app as init_webhooks
 

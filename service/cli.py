@@ -158,6 +158,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         if demo:
             local = host in ("127.0.0.1", "0.0.0.0")  # noqa: S104 - a comparison, not a bind
             ensure_demo(app, f"http://{'localhost' if local else host}:{port}")
+    # Every worker writes its metrics here; /metrics adds them up (prometheus multiprocess mode).
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        import tempfile
+
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="comment-service-metrics-")
     # Replace this process with gunicorn: signals reach the server directly.
     os.execvp(  # noqa: S606
         sys.executable,

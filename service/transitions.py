@@ -8,6 +8,7 @@ from typing import Any
 
 from .db import Article, Comment, ModerationEvent, OutboxEvent, utcnow
 from .extensions import db
+from .observability import count_decision
 
 SYSTEM = "system"
 
@@ -82,6 +83,7 @@ def record_transition(
         model_version=comment.model_version,
     )
     db.session.add(event)
+    count_decision(to_status, actor, comment.reasons)
     payload = comment_payload(comment, article)
     if from_status is None:
         emit(comment.site_id, "comment.created", payload, comment.id)

@@ -26,6 +26,7 @@ from urllib3.exceptions import HTTPError
 
 from ..db import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..extensions import db
+from ..observability import WEBHOOK_ATTEMPTS
 from .signing import signature_header
 from .ssrf import UnsafeURL
 
@@ -237,6 +238,7 @@ def record_outcomes(
     deliveries, attempts = [], []
     failing, healthy, gone = set(), set(), set()
     for job, outcome in results:
+        WEBHOOK_ATTEMPTS.labels("succeeded" if outcome.succeeded else "failed").inc()
         tries = job.attempts + 1
         attempts.append(
             {

@@ -1,0 +1,133 @@
+"""Metrics (Prometheus), structured JSON logs and request ids.
+
+Under gunicorn, set PROMETHEUS_MULTIPROC_DIR to an empty folder so every worker's counts are
+added up at /metrics (prometheus-client's multiprocess mode).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import time
+import uuid
+
+import structlog
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram(
+    "http_request_duration_seconds",
+    "HTTP request latency",
+    ["method", "route"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+COMMENTS = Counter("comments_decided_total", "Comments decided, by status and by whom", ["status", "by"])
+LABEL_FLAGS = Counter(
+    "comment_label_flags_total", "Decisions where a label passed a threshold", ["label", "threshold"]
+)
+SCORER_BATCH = Histogram(
+    "scorer_batch_size", "Texts per model call", buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256)
+)
+SCORER_LATENCY = Histogram(
+    "scorer_batch_seconds",
+    "Seconds per model call",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1),
+)
+SCORER_TIMEOUTS = Counter(
+    "scorer_timeouts_total", "Comments stored pending because the scorer missed its deadline"
+)
+WEBHOOK_ATTEMPTS = Counter("webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+
+# A request id from the caller is kept if it looks like one; otherwise one is made.
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def observe_batch(size: int, seconds: float) -> None:
+    SCORER_BATCH.observe(size)
+    SCORER_LATENCY.observe(seconds)
+
+
+def count_decision(status: str, actor: str, reasons: list[dict] | None = None) -> None:
+    COMMENTS.labels(status, "system" if actor == "system" else "moderator").inc()
+    for reason in reasons or ():
+        if reason.get("label") and reason.get("code", "").startswith("label_above_"):
+            LABEL_FLAGS.labels(reason["label"], reason["code"].removeprefix("label_above_")).inc()
+
+
+class _StderrLogger:
+    """Writes each log line to the sys.stderr of the moment (test runners swap it)."""
+
+    def __init__(self, *args: object) -> None:
+        pass
+
+    def msg(self, message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    debug = info = warning = error = critical = exception = msg
+
+
+def configure_logging(level: str) -> None:
+    """JSON lines on stderr, each with the request id when there is one."""
+    logging.basicConfig(format="%(message)s", stream=sys.stderr, level=level.upper())
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            structlog.processors.JSONRenderer(),
+        ],
+        logger_factory=_StderrLogger,
+        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
+        cache_logger_on_first_use=True,
+    )
+
+
+def init_app(app: Flask) -> None:
+    configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    log = structlog.get_logger("service.request")
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-Id", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=g.request_id)
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        started = g.pop("started", None)
+        route = request.url_rule.rule if request.url_rule else "unmatched"
+        response.headers["X-Request-Id"] = g.get("request_id", "")
+        if started is None:
+            return response
+        seconds = time.perf_counter() - started
+        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
+        LATENCY.labels(request.method, route).observe(seconds)
+        principal = g.get("principal")
+        log.info(
+            "request",
+            method=request.method,
+            route=route,
+            status=response.status_code,
+            duration_ms=round(seconds * 1000, 2),
+            key=principal.actor if principal else None,
+        )
+        return response
+
+    @app.route("/metrics")
+    def metrics() -> Response:
+        """Prometheus metrics (counts from every worker process in multiprocess mode)."""
+        if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            from prometheus_client import multiprocess
+
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)
+            data = generate_latest(registry)
+        else:
+            data = generate_latest()
+        return Response(data, mimetype=CONTENT_TYPE_LATEST)
