@@ -58,6 +58,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     api = ProblemApi(app)
     register_blueprints(api)
+    from .api.web import bp as web_bp
+
+    app.register_blueprint(web_bp)
     app.extensions["api"] = api
     # The embed calls the public API from the sites' pages; origins are checked per key.
     CORS(

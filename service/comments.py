@@ -237,7 +237,12 @@ class PageCache:
 
 def thread_etag(article: Article | None, query: dict[str, Any]) -> str:
     """Changes whenever the public thread (or the page asked for) changes."""
-    version = f"{article.id}:{article.thread_version}:{int(article.closed)}" if article else "none"
+    # created_at tells apart rows that reuse an id (a restored or re-created database).
+    version = (
+        f"{article.id}:{article.created_at.timestamp()}:{article.thread_version}:{int(article.closed)}"
+        if article
+        else "none"
+    )
     key = f"{version}|{query.get('sort')}|{query.get('limit')}|{query.get('cursor')}"
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 

@@ -47,25 +47,14 @@ def _decode(cursor: str, sort: str) -> list[Any]:
 
 
 def _order_and_after(sort: str, after: list[Any] | None):
-    """ORDER BY and the keyset condition that continues after the last row of the previous page."""
+    """ORDER BY and the keyset condition that continues after the last row of the previous page.
+    Ties break by id in the same direction, so one index scan (backwards) serves each sort."""
     if sort == "newest":
         return [Comment.id.desc()], (Comment.id < after[0]) if after else None
-    if sort == "toxic":
-        cond = None
-        if after:
-            score, last_id = after
-            cond = sa.or_(
-                Comment.max_score < score, sa.and_(Comment.max_score == score, Comment.id > last_id)
-            )
-        return [Comment.max_score.desc(), Comment.id.asc()], cond
-    if sort == "reported":
-        cond = None
-        if after:
-            count, last_id = after
-            cond = sa.or_(
-                Comment.report_count < count, sa.and_(Comment.report_count == count, Comment.id > last_id)
-            )
-        return [Comment.report_count.desc(), Comment.id.asc()], cond
+    if sort in ("toxic", "reported"):
+        column = Comment.max_score if sort == "toxic" else Comment.report_count
+        cond = sa.tuple_(column, Comment.id) < tuple(after) if after else None
+        return [column.desc(), Comment.id.desc()], cond
     return [Comment.id.asc()], (Comment.id > after[0]) if after else None
 
 

@@ -137,6 +137,7 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
             )
         app.instance_path = str(tmp_path / "instance")
     app.extensions["key_cache"].clear()
+    app.extensions["thread_pages"] = type(app.extensions["thread_pages"])()
     with app.app_context():
         limiter.reset()
     yield app

@@ -230,6 +230,7 @@ class MicroBatcher:
 
     def _next_batch(self) -> list[_Job] | None:
         """Block until a batch is due; None when the worker should exit."""
+        ready = time.monotonic()
         with self._cond:
             while True:
                 if self._closing and (not self._drain or not self._queue):
@@ -242,9 +243,13 @@ class MicroBatcher:
                 if not self._queue:
                     self._cond.wait()
                     continue
-                # Wait for a full batch, but no longer than max_wait after the oldest text came;
-                # a closing batcher does not wait at all.
-                remaining = self._queue[0].arrived + self.max_wait - time.monotonic()
+                # Wait for a full batch, but no longer than max_wait after the oldest text came
+                # or, if the worker was busy then, after it became free: the callers it just
+                # answered often come straight back, and without this pause they would always
+                # miss the next batch (callers split into two half-size cohorts). A closing
+                # batcher does not wait at all.
+                start = max(self._queue[0].arrived, ready)
+                remaining = start + self.max_wait - time.monotonic()
                 if len(self._queue) < self.max_batch and remaining > 0 and not self._closing:
                     self._cond.wait(remaining)
                     continue
@@ -271,9 +276,7 @@ class MicroBatcher:
             try:
                 results = list(self.scorer.score([job.text for job in batch]))
                 if len(results) != len(batch):
-                    raise ScorerError(
-                        f"scorer returned {len(results)} results for {len(batch)} texts"
-                    )
+                    raise ScorerError(f"scorer returned {len(results)} results for {len(batch)} texts")
             except Exception as exc:  # delivered to the callers; the worker carries on
                 error = exc
             seconds = time.monotonic() - started

@@ -1,0 +1,149 @@
+"""The web pages: the embed script, the demo article page and the moderator console.
+
+A plain Flask blueprint (not in the OpenAPI document): static files plus the headers that keep
+them safe. The console and the demo page get a strict Content-Security-Policy, so every script
+and style lives in a file under service/web/static.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+
+from ..auth import current_principal, require_role
+from ..db import Site
+from ..extensions import db
+from ..moderation.policy import Policy
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+STATIC = WEB_ROOT / "static"
+
+bp = Blueprint(
+    "web",
+    __name__,
+    static_folder=str(STATIC),
+    static_url_path="/web",
+    template_folder=str(WEB_ROOT / "templates"),
+)
+
+PAGE_CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "object-src 'none'",
+    ]
+)
+# Static files change with a deploy, not per request; a short lifetime keeps updates visible.
+STATIC_MAX_AGE = 300
+DEMO_ARTICLE = {
+    "id": "demo-lighthouse-restoration",
+    "title": "Harbour lighthouse lit again after a two-year restoration",
+}
+
+
+def _page_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = PAGE_CSP
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@bp.after_request
+def _common_headers(response: Response) -> Response:
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    if request.endpoint == "web.static" and response.status_code in (200, 304):
+        response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
+    return response
+
+
+@bp.get("/embed.js")
+def embed_script() -> Response:
+    """The embed runs on the news sites' pages, so any origin may load it."""
+    response = send_from_directory(STATIC, "embed.js", mimetype="text/javascript", max_age=STATIC_MAX_AGE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
+    return response
+
+
+@bp.get("/embed.css")
+def embed_styles() -> Response:
+    """The embed's stylesheet, loaded into its shadow root from the news sites' pages."""
+    response = send_from_directory(STATIC, "embed.css", mimetype="text/css", max_age=STATIC_MAX_AGE)
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
+    return response
+
+
+def _demo_keys() -> dict[str, Any] | None:
+    path = os.path.join(current_app.instance_path, "demo-keys.json")
+    try:
+        with open(path) as handle:
+            keys = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    return keys if isinstance(keys, dict) and str(keys.get("embed", "")).startswith("pk_") else None
+
+
+def _demo_origin_allowed(slug: str) -> bool | None:
+    """Whether the demo site accepts posts from the origin this page is served from (None: no site)."""
+    site = db.session.execute(sa.select(Site).where(Site.slug == slug)).scalar_one_or_none()
+    if site is None:
+        return None
+    return request.host_url.rstrip("/") in (site.allowed_origins or [])
+
+
+@bp.get("/demo")
+def demo_page() -> Response:
+    """A news article with the embed under it, on the demo site's embed key."""
+    keys = _demo_keys()
+    origin_allowed = _demo_origin_allowed(keys.get("site", "demo")) if keys else None
+    html = render_template(
+        "demo.html",
+        keys=keys,
+        article=DEMO_ARTICLE,
+        origin=request.host_url.rstrip("/"),
+        origin_allowed=origin_allowed,
+    )
+    return _page_headers(Response(html, mimetype="text/html"))
+
+
+@bp.get("/console")
+def console_page() -> Response:
+    response = send_from_directory(STATIC, "console.html", mimetype="text/html", max_age=0)
+    return _page_headers(response)
+
+
+@bp.get("/console/me")
+@require_role("moderator")
+def console_identity() -> tuple[dict[str, Any], int, dict[str, str]]:
+    """Who the console is signed in as: the key's role and the sites it reaches, with the
+    rejection reasons of each (moderators cannot read the full policy in the admin API)."""
+    principal = current_principal()
+    query = sa.select(Site).order_by(Site.slug)
+    if principal.site_id is not None:
+        query = query.where(Site.id == principal.site_id)
+    sites = [
+        {
+            "id": site.id,
+            "slug": site.slug,
+            "name": site.name,
+            "rejection_reasons": list(Policy.from_dict(site.policy).rejection_reasons),
+        }
+        for site in db.session.execute(query.limit(500)).scalars()
+    ]
+    body = {"role": principal.role, "all_sites": principal.site_id is None, "sites": sites}
+    return body, 200, {"Cache-Control": "no-store"}

@@ -1,0 +1,767 @@
+/* The moderator console: queues, decisions, audit trail, statistics and webhook deliveries.
+   Plain JavaScript over the moderation API. Comment data only ever becomes text nodes or
+   attribute values set through the DOM; nothing from the API is parsed as HTML. */
+(function () {
+  "use strict";
+  var KEY_STORE = "cms.console.key";
+  var DEFAULT_REASONS = ["spam", "abuse", "off-topic", "personal-data", "other"];
+  var LABELS = ["toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit"];
+  var QUEUES = [["held", "Held"], ["reported", "Reported"], ["pending", "Pending"], ["rejected", "Rejected"], ["approved", "Approved"]];
+  var VERBS = { approved: "Approved", rejected: "Rejected", held: "Held" };
+  var SVG = "http://www.w3.org/2000/svg";
+
+  var state = {
+    key: null, me: null, site: "", queue: "held", items: [], cursor: null,
+    active: -1, selected: {}, view: "queue"
+  };
+
+  // --- helpers ----------------------------------------------------------------------------
+  function $(id) { return document.getElementById(id); }
+  function el(tag, attrs, kids) {
+    var node = document.createElement(tag);
+    setAttrs(node, attrs);
+    append(node, kids);
+    return node;
+  }
+  function svg(tag, attrs, kids) {
+    var node = document.createElementNS(SVG, tag);
+    setAttrs(node, attrs);
+    append(node, kids);
+    return node;
+  }
+  function setAttrs(node, attrs) {
+    for (var k in attrs || {}) {
+      var v = attrs[k];
+      if (v === false || v == null) continue;
+      if (k === "text") node.textContent = v;
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), v);
+      else node.setAttribute(k, v === true ? "" : String(v));
+    }
+  }
+  function append(node, kids) {
+    (kids || []).forEach(function (kid) {
+      if (kid != null && kid !== false) node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid);
+    });
+  }
+  function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
+  function date(iso) { return iso ? new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z") : null; }
+  function when(iso) {
+    var d = date(iso);
+    return d && !isNaN(d) ? d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" }) : "";
+  }
+  function num(x) { return typeof x === "number" ? x.toFixed(2) : "?"; }
+  function pct(x) { return x == null ? "n/a" : Math.round(x * 100) + "%"; }
+  function safeUrl(url) { return typeof url === "string" && /^https?:\/\//i.test(url) ? url : null; }
+  function duration(seconds) {
+    if (seconds == null) return "n/a";
+    if (seconds < 90) return Math.round(seconds) + " s";
+    if (seconds < 5400) return Math.round(seconds / 60) + " min";
+    if (seconds < 172800) return (seconds / 3600).toFixed(1) + " h";
+    return (seconds / 86400).toFixed(1) + " days";
+  }
+  function show(node, visible) { node.hidden = !visible; }
+  function errorText(res) {
+    var d = res.data || {};
+    if (res.status === 0) return "Could not reach the service. Check the connection and try again.";
+    var parts = [d.title || "Error " + res.status];
+    if (d.detail) parts.push(d.detail);
+    return parts.join(": ");
+  }
+
+  function api(method, path, body, headers) {
+    var h = { Authorization: "Bearer " + state.key, Accept: "application/json" };
+    if (body) h["Content-Type"] = "application/json";
+    for (var k in headers || {}) h[k] = headers[k];
+    return fetch(path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined, cache: "no-store" })
+      .then(function (res) {
+        return res.text().then(function (raw) {
+          var data = null;
+          try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
+          if (res.status === 401 && state.me) signOut("Your key is no longer accepted. Sign in again.");
+          return { status: res.status, ok: res.ok, data: data || {}, headers: res.headers };
+        });
+      }, function () { return { status: 0, ok: false, data: {}, headers: new Headers() }; });
+  }
+  function qs(params) {
+    var out = [];
+    for (var k in params) if (params[k] !== "" && params[k] != null) out.push(encodeURIComponent(k) + "=" + encodeURIComponent(params[k]));
+    return out.length ? "?" + out.join("&") : "";
+  }
+
+  var toastTimer = null;
+  function toast(text, kind) {
+    var t = $("toast");
+    t.textContent = text;
+    t.className = "toast" + (kind ? " toast-" + kind : "");
+    t.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(function () { t.hidden = true; }, 6000);
+  }
+
+  // --- session ----------------------------------------------------------------------------
+  function signIn(key) {
+    state.key = key;
+    return api("GET", "/console/me").then(function (res) {
+      if (!res.ok) {
+        state.key = null;
+        sessionStorage.removeItem(KEY_STORE);
+        var msg = res.status === 401 ? "This key is unknown or revoked." : res.status === 403 ? "This key cannot moderate: use a moderator or admin key." : errorText(res);
+        showSignIn(msg);
+        return;
+      }
+      sessionStorage.setItem(KEY_STORE, key);
+      state.me = res.data;
+      var select = clear($("site-select"));
+      if (state.me.all_sites) select.appendChild(el("option", { value: "", text: "All sites" }));
+      state.me.sites.forEach(function (s) { select.appendChild(el("option", { value: s.slug, text: s.name + " (" + s.slug + ")" })); });
+      state.site = state.me.all_sites ? "" : (state.me.sites[0] || {}).slug || "";
+      select.value = state.site;
+      show(select, state.me.sites.length > 1 || state.me.all_sites);
+      $("role").textContent = state.me.role === "admin" ? "Admin" : "Moderator";
+      document.querySelectorAll("[data-admin]").forEach(function (n) { show(n, state.me.role === "admin"); });
+      show($("signin-view"), false);
+      show($("tabs"), true);
+      show($("session"), true);
+      fillReasonSelect($("bulk-reason"), null);
+      route();
+    });
+  }
+  function showSignIn(message) {
+    ["queue-view", "stats-view", "webhooks-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
+    show($("signin-view"), true);
+    var err = $("signin-error");
+    err.textContent = message || "";
+    show(err, !!message);
+    $("key-input").value = "";
+    $("key-input").focus();
+  }
+  function signOut(message) {
+    sessionStorage.removeItem(KEY_STORE);
+    state.key = null;
+    state.me = null;
+    showSignIn(message);
+  }
+  function siteById(siteId) {
+    var sites = (state.me && state.me.sites) || [];
+    for (var i = 0; i < sites.length; i++) if (sites[i].id === siteId) return sites[i];
+    return null;
+  }
+  function reasonsFor(siteId) {
+    var site = siteId != null ? siteById(siteId) : (state.me && state.me.sites.filter(function (s) { return s.slug === state.site; })[0]);
+    return (site && site.rejection_reasons && site.rejection_reasons.length) ? site.rejection_reasons : DEFAULT_REASONS;
+  }
+  function fillReasonSelect(select, siteId) {
+    clear(select);
+    reasonsFor(siteId).forEach(function (r) { select.appendChild(el("option", { value: r, text: r })); });
+  }
+  function statsSite() { return state.site || ((state.me && state.me.sites[0]) || {}).slug || ""; }
+
+  // --- routing ----------------------------------------------------------------------------
+  function route() {
+    if (!state.me) return;
+    var view = (location.hash || "#queue").slice(1).split("/")[0];
+    if (["queue", "stats", "webhooks"].indexOf(view) < 0 || (view === "webhooks" && state.me.role !== "admin")) view = "queue";
+    state.view = view;
+    ["queue", "stats", "webhooks"].forEach(function (v) { show($(v + "-view"), v === view); });
+    document.querySelectorAll("#tabs a").forEach(function (a) {
+      if (a.getAttribute("data-view") === view) a.setAttribute("aria-current", "page");
+      else a.removeAttribute("aria-current");
+    });
+    if (view === "queue") { loadCounts(); loadQueue(false); }
+    if (view === "stats") loadStats();
+    if (view === "webhooks") loadEndpoints();
+  }
+
+  // --- queues -----------------------------------------------------------------------------
+  function loadCounts() {
+    return api("GET", "/v1/moderation/queues" + qs({ site: state.site })).then(function (res) {
+      var list = clear($("queue-list"));
+      QUEUES.forEach(function (q) {
+        var count = res.ok ? res.data[q[0]] : "–";
+        var btn = el("button", { type: "button", class: "queue-btn", "data-queue": q[0], "aria-pressed": q[0] === state.queue ? "true" : "false" }, [
+          el("span", { text: q[1] }), el("span", { class: "count count-" + q[0], text: String(count) })
+        ]);
+        btn.addEventListener("click", function () { state.queue = q[0]; loadCounts(); loadQueue(false); });
+        list.appendChild(el("li", null, [btn]));
+      });
+    });
+  }
+
+  function filters() {
+    var label = $("f-label").value;
+    return {
+      queue: state.queue, site: state.site, q: $("f-q").value.trim(), sort: $("f-sort").value,
+      label: label, min_score: label ? $("f-min").value : ""
+    };
+  }
+
+  function loadQueue(more) {
+    var params = filters();
+    params.limit = 25;
+    if (more) params.cursor = state.cursor;
+    else { state.items = []; state.selected = {}; state.active = -1; clear($("cards")); }
+    $("queue-more").disabled = true;
+    return api("GET", "/v1/moderation/comments" + qs(params)).then(function (res) {
+      $("queue-more").disabled = false;
+      if (!res.ok) { toast(errorText(res), "error"); return; }
+      res.data.items.forEach(function (item) {
+        state.items.push(item);
+        $("cards").appendChild(renderCard(item));
+      });
+      state.cursor = res.data.next_cursor;
+      show($("queue-more"), !!state.cursor);
+      show($("queue-empty"), state.items.length === 0);
+      if (state.active < 0 && state.items.length) setActive(0, false);
+      updateBulk();
+    });
+  }
+
+  function cardOf(id) { return document.querySelector('.card[data-id="' + id + '"]'); }
+  function indexOf(id) {
+    for (var i = 0; i < state.items.length; i++) if (state.items[i].id === id) return i;
+    return -1;
+  }
+
+  function setActive(index, focus) {
+    if (!state.items.length) { state.active = -1; return; }
+    index = Math.max(0, Math.min(state.items.length - 1, index));
+    var old = document.querySelector(".card.active");
+    if (old) old.classList.remove("active");
+    state.active = index;
+    var card = cardOf(state.items[index].id);
+    if (!card) return;
+    card.classList.add("active");
+    if (focus) { card.focus({ preventScroll: true }); card.scrollIntoView({ block: "nearest", behavior: "smooth" }); }
+  }
+
+  // Text with the matched words and the model's strongest spans marked. Offsets count code
+  // points (the service is written in Python), so the text is split with Array.from.
+  function highlighted(item) {
+    var chars = Array.from(item.text || "");
+    var marks = new Array(chars.length);
+    function mark(start, end, kind, label) {
+      for (var i = Math.max(0, start); i < Math.min(end, chars.length); i++) {
+        var m = marks[i] || (marks[i] = { word: false, labels: [] });
+        if (kind === "word") m.word = true;
+        else if (m.labels.indexOf(label) < 0) m.labels.push(label);
+      }
+    }
+    (item.reasons || []).forEach(function (r) {
+      if (typeof r.start === "number" && typeof r.end === "number") mark(r.start, r.end, "word");
+    });
+    // The model's spans, only for the labels that decided (else the high-scoring ones), and only
+    // the spans that carry a good share of the label's weight: stray short words add noise.
+    var hl = item.highlights || {};
+    var decisive = (item.reasons || []).filter(function (r) { return /^label_above_/.test(r.code); }).map(function (r) { return r.label; });
+    Object.keys(hl).forEach(function (label) {
+      var spans = hl[label] || [];
+      if (decisive.length ? decisive.indexOf(label) < 0 : ((item.scores || {})[label] || 0) < 0.5) return;
+      var top = Math.max.apply(null, spans.map(function (s) { return s.weight; }).concat([0]));
+      spans.forEach(function (s) { if (s.weight >= 0.4 * top) mark(s.start, s.end, "model", label); });
+    });
+    var out = el("p", { class: "comment-text" });
+    var run = "", runKey = null, runMark = null;
+    function flush() {
+      if (!run) return;
+      if (!runMark) out.appendChild(document.createTextNode(run));
+      else {
+        var title = (runMark.word ? "matched word" : "") + (runMark.labels.length ? (runMark.word ? "; " : "") + "model: " + runMark.labels.join(", ") : "");
+        out.appendChild(el("mark", { class: runMark.word ? "hl-word" : "hl-model", title: title, text: run }));
+      }
+      run = "";
+    }
+    chars.forEach(function (ch, i) {
+      var m = marks[i] || null;
+      var key = m ? (m.word ? "w" : "") + m.labels.join(",") : "";
+      if (key !== runKey) { flush(); runKey = key; runMark = m; }
+      run += ch;
+    });
+    flush();
+    return out;
+  }
+
+  function reasonText(r) {
+    switch (r.code) {
+      case "label_above_hold": return "Model: " + r.label + " " + num(r.score) + " ≥ hold threshold " + num(r.threshold);
+      case "label_above_reject": return "Model: " + r.label + " " + num(r.score) + " ≥ reject threshold " + num(r.threshold);
+      case "suspect_word": return "Suspect word “" + r.word + "”" + (r.matched ? " matched “" + r.matched + "”" : "");
+      case "banned_word": return "Banned word “" + r.word + "”" + (r.matched ? " matched “" + r.matched + "”" : "");
+      case "premoderation": return "Pre-moderation (" + (r.scope || "site") + ")";
+      case "author_banned": return "The author is banned";
+      case "author_suspended": return "The author is suspended";
+      case "scoring_pending": return "Not scored yet: the model did not answer in time";
+      case "reported": return "Reported by readers " + r.count + " times (threshold " + r.threshold + ")";
+      default: return r.code || "unknown reason";
+    }
+  }
+
+  function scoreBars(scores) {
+    var labels = Object.keys(scores || {}).sort(function (a, b) { return scores[b] - scores[a]; });
+    if (!labels.length) return el("p", { class: "muted small", text: "No scores yet." });
+    var list = el("dl", { class: "scores" });
+    labels.forEach(function (label) {
+      var value = scores[label];
+      var fill = el("span", { class: "bar-fill" + (value >= 0.5 ? " bar-high" : value >= 0.3 ? " bar-mid" : "") });
+      fill.style.width = Math.max(1, Math.round(value * 100)) + "%";
+      list.appendChild(el("dt", { text: label.replace(/_/g, " ") }));
+      list.appendChild(el("dd", null, [
+        el("span", { class: "bar", role: "img", "aria-label": label + " " + value.toFixed(2) }, [fill]),
+        el("span", { class: "bar-value", text: value.toFixed(2) })
+      ]));
+    });
+    return list;
+  }
+
+  function renderCard(item) {
+    var selected = !!state.selected[item.id];
+    var check = el("input", { type: "checkbox", class: "select-box", "aria-label": "Select comment " + item.id });
+    check.checked = selected;
+    check.addEventListener("change", function () { toggleSelect(item.id, check.checked); });
+    var url = safeUrl(item.article && item.article.url);
+    var title = (item.article && (item.article.title || item.article.id)) || "";
+    var articleNode = url ? el("a", { class: "article", href: url, target: "_blank", rel: "noopener noreferrer", text: title }) : el("span", { class: "article", text: title });
+
+    var author = item.author || {};
+    var history = author.history;
+    var authorLine = el("div", { class: "author" }, [
+      el("span", { class: "author-name", text: author.name || "" }),
+      author.email ? el("span", { class: "muted", text: author.email }) : null,
+      history ? el("span", { class: "history" }, [
+        el("span", { class: "pill pill-approved", text: history.approved + " approved" }),
+        el("span", { class: "pill pill-rejected", text: history.rejected + " rejected" }),
+        el("span", { class: "pill pill-held", text: history.held + " held" })
+      ]) : el("span", { class: "muted small", text: "no history" })
+    ]);
+
+    var parent = item.parent ? el("div", { class: "parent" }, [
+      el("span", { class: "parent-label", text: "In reply to " + ((item.parent.author || {}).name || "") + (item.parent.status !== "approved" ? " (" + item.parent.status + ")" : "") }),
+      el("p", { class: "parent-text", text: (item.parent.text || "").length > 400 ? item.parent.text.slice(0, 400) + "…" : item.parent.text })
+    ]) : null;
+
+    var reasons = (item.reasons || []).length ? el("ul", { class: "reasons", "aria-label": "Why it is here" },
+      item.reasons.map(function (r) { return el("li", { class: "reason reason-" + (r.code || ""), text: reasonText(r) }); })) : null;
+
+    var reports = (item.reports || []).length ? el("div", { class: "reports" }, [
+      el("h3", { text: "Reports (" + item.report_count + ")" }),
+      el("ul", null, item.reports.map(function (r) {
+        return el("li", { class: r.open ? "open" : "resolved" }, [
+          el("span", { class: "pill", text: r.reason }), r.note ? " " + r.note : null,
+          el("span", { class: "muted small", text: " · " + when(r.created_at) + (r.open ? "" : " · resolved") })
+        ]);
+      }))
+    ]) : null;
+
+    var reason = el("select", { class: "reject-reason", "aria-label": "Rejection reason for comment " + item.id });
+    fillReasonSelect(reason, item.site_id);
+    var message = el("p", { class: "card-message", role: "status", "aria-live": "polite", hidden: true });
+    var history_ = el("div", { class: "trail", hidden: true });
+    var historyBtn = el("button", { type: "button", class: "btn btn-quiet", "aria-expanded": "false", text: "Audit trail" });
+    historyBtn.addEventListener("click", function () { toggleTrail(item, history_, historyBtn); });
+
+    var card = el("article", { class: "card status-" + item.status + (selected ? " selected" : ""), "data-id": item.id, tabindex: "-1", "aria-label": "Comment " + item.id + " by " + (author.name || "") }, [
+      el("header", { class: "card-head" }, [
+        check,
+        el("span", { class: "badge badge-" + item.status, text: item.status }),
+        articleNode,
+        el("span", { class: "muted small meta", text: "#" + item.id + " · v" + item.version + " · " + when(item.created_at) })
+      ]),
+      parent,
+      el("div", { class: "card-body" }, [
+        el("div", { class: "card-main" }, [authorLine, highlighted(item), reasons, reports]),
+        el("div", { class: "card-side" }, [
+          el("h3", { text: "Scores" }), scoreBars(item.scores),
+          item.model ? el("p", { class: "muted small", text: item.model.name + " " + item.model.version }) : null
+        ])
+      ]),
+      el("footer", { class: "card-actions" }, [
+        el("button", { type: "button", class: "btn btn-approve", text: "Approve", title: "Approve (a)", onclick: function () { decide(item.id, "approved"); } }),
+        reason,
+        el("button", { type: "button", class: "btn btn-reject", text: "Reject", title: "Reject (r)", onclick: function () { decide(item.id, "rejected"); } }),
+        el("button", { type: "button", class: "btn", text: "Hold", title: "Hold (h)", onclick: function () { decide(item.id, "held"); } }),
+        el("span", { class: "spacer" }),
+        historyBtn
+      ]),
+      message,
+      history_
+    ]);
+    card.addEventListener("click", function (ev) {
+      if (ev.target.closest("button, a, input, select")) return;
+      setActive(indexOf(item.id), false);
+    });
+    card.addEventListener("focusin", function () {
+      var i = indexOf(item.id);
+      if (i !== state.active) setActive(i, false);
+    });
+    return card;
+  }
+
+  function replaceCard(item, note, kind) {
+    var i = indexOf(item.id);
+    if (i < 0) return;
+    state.items[i] = item;
+    var old = cardOf(item.id);
+    var fresh = renderCard(item);
+    if (i === state.active) fresh.classList.add("active");
+    if (note) cardMessage(fresh, note, kind);
+    old.parentNode.replaceChild(fresh, old);
+    if (i === state.active) fresh.focus({ preventScroll: true });
+  }
+  function cardMessage(card, text, kind) {
+    var m = card.querySelector(".card-message");
+    m.textContent = text;
+    m.className = "card-message" + (kind ? " msg-" + kind : "");
+    m.hidden = false;
+  }
+  function removeCard(id) {
+    var i = indexOf(id);
+    if (i < 0) return;
+    var card = cardOf(id);
+    if (card) card.remove();
+    var wasActive = i === state.active;
+    state.items.splice(i, 1);
+    delete state.selected[id];
+    if (i < state.active) state.active -= 1;
+    else if (wasActive) {
+      state.active = -1;
+      if (state.items.length) setActive(Math.min(i, state.items.length - 1), true);
+    }
+    show($("queue-empty"), state.items.length === 0);
+    updateBulk();
+  }
+  // Whether a comment, after a decision, still belongs in the queue being shown.
+  function stillQueued(status) {
+    return state.queue !== "reported" && status === state.queue;
+  }
+
+  function conflictNote(current) {
+    if (!current) return "Another moderator changed this comment first.";
+    return "Another moderator decided first: this comment is now " + current.status + " (version " + current.version + "). Its card shows the current state.";
+  }
+
+  function decide(id, status) {
+    var i = indexOf(id);
+    if (i < 0) return;
+    var item = state.items[i];
+    var card = cardOf(id);
+    var body = { status: status };
+    if (status === "rejected") body.reason = card.querySelector(".reject-reason").value;
+    card.classList.add("busy");
+    return api("POST", "/v1/moderation/comments/" + id + "/decision", body, { "If-Match": '"' + item.version + '"' }).then(function (res) {
+      card.classList.remove("busy");
+      if (res.ok) {
+        toast(VERBS[status] + " comment #" + id + ".", "ok");
+        if (stillQueued(res.data.status)) replaceCard(res.data, VERBS[status] + ".", "ok");
+        else removeCard(id);
+        loadCounts();
+        return;
+      }
+      if (res.status === 409 && res.data.code === "version-conflict") {
+        var note = conflictNote(res.data.current);
+        toast(note, "warn");
+        return api("GET", "/v1/moderation/comments/" + id).then(function (again) {
+          if (again.ok) replaceCard(again.data, note, "warn");
+          else cardMessage(card, note, "warn");
+          loadCounts();
+        });
+      }
+      cardMessage(card, errorText(res), "error");
+    });
+  }
+
+  function toggleTrail(item, box, button) {
+    if (!box.hidden) { box.hidden = true; button.setAttribute("aria-expanded", "false"); return; }
+    box.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    clear(box).appendChild(el("p", { class: "muted small", text: "Loading the audit trail…" }));
+    api("GET", "/v1/moderation/comments/" + item.id + "/events").then(function (res) {
+      clear(box);
+      if (!res.ok) { box.appendChild(el("p", { class: "error", text: errorText(res) })); return; }
+      box.appendChild(el("h3", { text: "Audit trail" }));
+      box.appendChild(el("ol", { class: "events" }, res.data.items.map(function (ev) {
+        return el("li", null, [
+          el("span", { class: "muted small", text: when(ev.created_at) }), " ",
+          el("strong", { text: ev.actor === "system" ? "system" : ev.actor }), " ",
+          el("span", { text: (ev.from_status || "new") + " → " + ev.to_status }),
+          ev.reason ? el("span", { class: "muted", text: " · " + ev.reason }) : null,
+          ev.note ? el("span", { class: "muted", text: " · “" + ev.note + "”" }) : null,
+          ev.model_name ? el("span", { class: "muted small", text: " · " + ev.model_name + " " + (ev.model_version || "") }) : null
+        ]);
+      })));
+    });
+  }
+
+  // --- selection and bulk decisions ------------------------------------------------------
+  function toggleSelect(id, on) {
+    if (on) state.selected[id] = true; else delete state.selected[id];
+    var card = cardOf(id);
+    if (card) {
+      card.classList.toggle("selected", !!on);
+      card.querySelector(".select-box").checked = !!on;
+    }
+    updateBulk();
+  }
+  function selectedIds() { return state.items.filter(function (it) { return state.selected[it.id]; }).map(function (it) { return it.id; }); }
+  function updateBulk() {
+    var n = selectedIds().length;
+    $("selected-count").textContent = n ? n + " selected" : "Select all";
+    $("select-all").checked = n > 0 && n === state.items.length;
+    $("select-all").indeterminate = n > 0 && n < state.items.length;
+    ["bulk-approve", "bulk-reject", "bulk-hold", "bulk-reason"].forEach(function (b) { $(b).disabled = n === 0; });
+  }
+  function bulk(status) {
+    var ids = selectedIds();
+    if (!ids.length) return;
+    var reason = $("bulk-reason").value;
+    var decisions = ids.map(function (id) {
+      var d = { id: id, status: status, version: state.items[indexOf(id)].version };
+      if (status === "rejected") d.reason = reason;
+      return d;
+    });
+    api("POST", "/v1/moderation/decisions", { decisions: decisions }).then(function (res) {
+      if (!res.ok) { toast(errorText(res), "error"); return; }
+      var ok = 0, failed = 0;
+      res.data.results.forEach(function (r) {
+        if (r.ok) {
+          ok += 1;
+          if (stillQueued(r.status)) {
+            var item = state.items[indexOf(r.id)];
+            item.status = r.status; item.version = r.version;
+            delete state.selected[r.id];
+            replaceCard(item, VERBS[status] + ".", "ok");
+          } else removeCard(r.id);
+        } else {
+          failed += 1;
+          var card = cardOf(r.id);
+          var err = r.error || {};
+          if (card) cardMessage(card, err.code === "version-conflict" ? conflictNote(err.current) : (err.detail || "Not decided."), "warn");
+        }
+      });
+      toast(VERBS[status] + " " + ok + " comment" + (ok === 1 ? "" : "s") + (failed ? "; " + failed + " could not be decided (see the cards)." : "."), failed ? "warn" : "ok");
+      updateBulk();
+      loadCounts();
+    });
+  }
+
+  // --- keyboard --------------------------------------------------------------------------
+  document.addEventListener("keydown", function (ev) {
+    if (!state.me || state.view !== "queue" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var t = ev.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    var item = state.items[state.active];
+    switch (ev.key) {
+      case "j": setActive(state.active + 1, true); break;
+      case "k": setActive(state.active - 1, true); break;
+      case "a": if (item) decide(item.id, "approved"); break;
+      case "r": if (item) decide(item.id, "rejected"); break;
+      case "h": if (item) decide(item.id, "held"); break;
+      case "x": if (item) toggleSelect(item.id, !state.selected[item.id]); break;
+      default: return;
+    }
+    ev.preventDefault();
+  });
+
+  // --- statistics ------------------------------------------------------------------------
+  function loadStats() {
+    var site = statsSite();
+    var err = $("stats-error");
+    if (!site) { err.textContent = "Choose a site to see its statistics."; show(err, true); return; }
+    api("GET", "/v1/moderation/stats" + qs({ site: site, days: $("stats-days").value })).then(function (res) {
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      var s = res.data;
+      var tiles = clear($("stats-tiles"));
+      [["Held now", s.queues.held], ["Reported now", s.queues.reported], ["Reviewed by moderators", s.reviewed], ["Median time in queue", duration(s.median_seconds_in_queue)]]
+        .forEach(function (t) { tiles.appendChild(el("div", { class: "tile panel" }, [el("span", { class: "tile-value", text: String(t[1]) }), el("span", { class: "tile-label", text: t[0] })])); });
+      drawDays(clear($("chart-days")), s.decisions_per_day, s.days);
+      drawQueues(clear($("chart-queues")), s.queues);
+      drawAgreement(clear($("chart-agreement")), s.agreement);
+    });
+  }
+
+  var SERIES = [
+    ["auto-approved", "Published automatically", function (d) { return (d.automatic || {}).approved || 0; }],
+    ["auto-held", "Held by the policy", function (d) { return ((d.automatic || {}).held || 0) + ((d.automatic || {}).pending || 0); }],
+    ["auto-rejected", "Rejected by the policy", function (d) { return (d.automatic || {}).rejected || 0; }],
+    ["mod-approved", "Approved by moderators", function (d) { return (d.moderators || {}).approved || 0; }],
+    ["mod-rejected", "Rejected by moderators", function (d) { return (d.moderators || {}).rejected || 0; }]
+  ];
+
+  function legend(series) {
+    return el("ul", { class: "legend" }, series.map(function (s) { return el("li", null, [el("span", { class: "swatch sw-" + s[0] }), s[1]]); }));
+  }
+
+  function drawDays(box, rows, days) {
+    var byDate = {};
+    rows.forEach(function (r) { byDate[r.date] = r; });
+    var dates = [];
+    var n = Math.min(days, 90);
+    for (var i = n - 1; i >= 0; i--) dates.push(new Date(Date.now() - i * 86400000).toISOString().slice(0, 10));
+    var totals = dates.map(function (d) { var r = byDate[d] || {}; return SERIES.reduce(function (sum, s) { return sum + s[2](r); }, 0); });
+    var max = Math.max(1, Math.max.apply(null, totals));
+    var W = 760, H = 240, L = 36, B = 26, T = 10, plotH = H - B - T, step = (W - L - 8) / dates.length, bw = Math.max(2, step * 0.7);
+    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "svg-chart", role: "img", "aria-label": "Decisions per day, last " + n + " days" });
+    niceTicks(max).forEach(function (v) {
+      var y = T + plotH - (v / max) * plotH;
+      chart.appendChild(svg("line", { x1: L, x2: W - 4, y1: y, y2: y, class: "grid" }));
+      chart.appendChild(svg("text", { x: L - 6, y: y + 4, class: "axis", "text-anchor": "end", text: String(v) }));
+    });
+    dates.forEach(function (d, i) {
+      var r = byDate[d] || {};
+      var x = L + i * step + (step - bw) / 2, y = T + plotH;
+      SERIES.forEach(function (s) {
+        var v = s[2](r);
+        if (!v) return;
+        var h = (v / max) * plotH;
+        y -= h;
+        chart.appendChild(svg("rect", { x: x, y: y, width: bw, height: h, class: "s-" + s[0] }, [svg("title", { text: d + ": " + s[1] + " " + v })]));
+      });
+      var every = Math.ceil(dates.length / 10);
+      if (i % every === 0 || i === dates.length - 1) chart.appendChild(svg("text", { x: x + bw / 2, y: H - 8, class: "axis", "text-anchor": "middle", text: d.slice(5) }));
+    });
+    box.appendChild(chart);
+    box.appendChild(legend(SERIES));
+  }
+
+  function niceTicks(max) {
+    var step = Math.max(1, Math.pow(10, Math.floor(Math.log10(max))));
+    if (max / step < 3) step = Math.max(1, step / 2);
+    var out = [];
+    for (var v = 0; v <= max; v += step) out.push(Math.round(v));
+    return out;
+  }
+
+  function hbars(box, rows, max, format, label) {
+    var W = 440, rowH = 28, L = 118, H = rows.length * rowH + 6;
+    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "svg-chart", role: "img", "aria-label": label });
+    rows.forEach(function (r, i) {
+      var y = i * rowH + 4;
+      chart.appendChild(svg("text", { x: L - 8, y: y + 14, class: "axis", "text-anchor": "end", text: r.label }));
+      chart.appendChild(svg("rect", { x: L, y: y + 3, width: W - L - 60, height: 14, class: "track", rx: 3 }));
+      var w = r.value == null ? 0 : (r.value / (max || 1)) * (W - L - 60);
+      chart.appendChild(svg("rect", { x: L, y: y + 3, width: Math.max(0, w), height: 14, rx: 3, class: r.cls }, [svg("title", { text: r.label + ": " + format(r.value) })]));
+      chart.appendChild(svg("text", { x: W - 52, y: y + 14, class: "axis value", text: format(r.value) }));
+    });
+    box.appendChild(chart);
+  }
+
+  function drawQueues(box, queues) {
+    var rows = QUEUES.map(function (q) { return { label: q[1], value: queues[q[0]] || 0, cls: "q-" + q[0] }; });
+    hbars(box, rows, Math.max.apply(null, rows.map(function (r) { return r.value; })), String, "Queue sizes");
+  }
+
+  function drawAgreement(box, agreement) {
+    var labels = Object.keys(agreement);
+    var W = 440, rowH = 34, L = 118, R = 96, barW = W - L - R, H = labels.length * rowH + 4;
+    var chart = svg("svg", { viewBox: "0 0 " + W + " " + H, class: "svg-chart", role: "img", "aria-label": "Model–moderator agreement per label" });
+    labels.forEach(function (label, i) {
+      var a = agreement[label], y = i * rowH + 4;
+      chart.appendChild(svg("text", { x: L - 8, y: y + 17, class: "axis", "text-anchor": "end", text: label.replace(/_/g, " ") }));
+      [["precision", a.precision, 4], ["recall", a.recall, 15]].forEach(function (m) {
+        chart.appendChild(svg("rect", { x: L, y: y + m[2], width: barW, height: 9, rx: 2, class: "track" }));
+        chart.appendChild(svg("rect", { x: L, y: y + m[2], width: (m[1] || 0) * barW, height: 9, rx: 2, class: "s-" + m[0] }, [svg("title", { text: label + " " + m[0] + ": " + pct(m[1]) })]));
+      });
+      chart.appendChild(svg("text", { x: L + barW + 8, y: y + 17, class: "axis value", text: pct(a.precision) + " / " + pct(a.recall) }));
+    });
+    box.appendChild(chart);
+    box.appendChild(legend([["precision", "Precision"], ["recall", "Recall"]]));
+    box.appendChild(el("p", { class: "muted small", text: "Precision: of the comments the model held for a label, the share moderators rejected. Recall: of the comments moderators rejected, the share the model had held for it." }));
+  }
+
+  // --- webhooks (admins) -----------------------------------------------------------------
+  var deliveryState = { endpoint: null, cursor: null };
+  function loadEndpoints() {
+    var site = statsSite();
+    var err = $("webhooks-error");
+    show($("deliveries"), false);
+    api("GET", "/v1/admin/sites/" + encodeURIComponent(site) + "/webhooks").then(function (res) {
+      var table = clear($("endpoints-table"));
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      table.appendChild(el("thead", null, [el("tr", null, ["URL", "Events", "State", "Created", ""].map(function (h) { return el("th", { text: h }); }))]));
+      var body = el("tbody");
+      if (!res.data.length) body.appendChild(el("tr", null, [el("td", { colspan: "5", class: "muted", text: "No webhook endpoints for this site." })]));
+      res.data.forEach(function (ep) {
+        body.appendChild(el("tr", null, [
+          el("td", { class: "mono", text: ep.url }),
+          el("td", { text: ep.event_types.join(", ") }),
+          el("td", null, [el("span", { class: "badge " + (ep.enabled ? "badge-approved" : "badge-rejected"), text: ep.enabled ? "enabled" : "disabled" }),
+            ep.disabled_reason ? el("span", { class: "muted small", text: " " + ep.disabled_reason }) : null,
+            ep.failing_since ? el("span", { class: "muted small", text: " failing since " + when(ep.failing_since) }) : null]),
+          el("td", { text: when(ep.created_at) }),
+          el("td", null, [el("button", { type: "button", class: "btn btn-quiet", text: "Deliveries", onclick: function () { deliveryState = { endpoint: ep, cursor: null }; loadDeliveries(false); } })])
+        ]));
+      });
+      table.appendChild(body);
+    });
+  }
+
+  function loadDeliveries(more) {
+    var ep = deliveryState.endpoint;
+    var table = $("deliveries-table");
+    show($("deliveries"), true);
+    $("deliveries-title").textContent = "Deliveries to " + ep.url;
+    api("GET", "/v1/admin/webhooks/" + ep.id + "/deliveries" + qs({ limit: 25, cursor: more ? deliveryState.cursor : "" })).then(function (res) {
+      if (!more) {
+        clear(table).appendChild(el("thead", null, [el("tr", null, ["Created", "Event", "Status", "Attempts", "Last code", "Delivered", ""].map(function (h) { return el("th", { text: h }); }))]));
+        table.appendChild(el("tbody"));
+      }
+      var body = table.querySelector("tbody");
+      if (!res.ok) { body.appendChild(el("tr", null, [el("td", { colspan: "7", class: "error", text: errorText(res) })])); return; }
+      res.data.deliveries.forEach(function (d) {
+        var logRow = el("tr", { class: "log-row", hidden: true }, [el("td", { colspan: "7" }, [
+          el("ul", { class: "attempts" }, d.log.map(function (a) {
+            return el("li", null, [
+              el("span", { class: "muted small", text: when(a.attempted_at) + " · " + a.duration_ms + " ms · " }),
+              el("strong", { text: a.status_code != null ? String(a.status_code) : (a.error || "no answer") }),
+              a.response_excerpt ? el("pre", { class: "excerpt", text: a.response_excerpt }) : null
+            ]);
+          }))
+        ])]);
+        var actions = el("td", null, [
+          el("button", { type: "button", class: "btn btn-quiet", text: "Log", onclick: function () { logRow.hidden = !logRow.hidden; } }),
+          el("button", { type: "button", class: "btn btn-quiet", text: "Redeliver", onclick: function () {
+            api("POST", "/v1/admin/webhooks/" + ep.id + "/deliveries/" + d.id + "/redeliver").then(function (r) {
+              toast(r.ok ? "Delivery " + d.id + " queued again." : errorText(r), r.ok ? "ok" : "error");
+            });
+          } })
+        ]);
+        body.appendChild(el("tr", null, [
+          el("td", { text: when(d.created_at) }), el("td", { class: "mono", text: d.event_type }),
+          el("td", null, [el("span", { class: "badge badge-" + d.status, text: d.status })]),
+          el("td", { text: String(d.attempts) }), el("td", { text: d.last_status_code != null ? String(d.last_status_code) : "–" }),
+          el("td", { text: when(d.delivered_at) || "–" }), actions
+        ]));
+        body.appendChild(logRow);
+      });
+      deliveryState.cursor = res.data.next_cursor;
+      show($("deliveries-more"), !!deliveryState.cursor);
+    });
+  }
+
+  // --- wiring ----------------------------------------------------------------------------
+  document.addEventListener("DOMContentLoaded", function () {
+    LABELS.forEach(function (l) { $("f-label").appendChild(el("option", { value: l, text: l.replace(/_/g, " ") })); });
+    $("signin-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var key = $("key-input").value.trim();
+      if (key) signIn(key);
+    });
+    $("sign-out").addEventListener("click", function () { signOut(); });
+    $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadQueue(false); });
+    $("f-sort").addEventListener("change", function () { loadQueue(false); });
+    $("queue-more").addEventListener("click", function () { loadQueue(true); });
+    $("select-all").addEventListener("change", function () {
+      var on = $("select-all").checked;
+      state.items.forEach(function (it) { toggleSelect(it.id, on); });
+    });
+    $("bulk-approve").addEventListener("click", function () { bulk("approved"); });
+    $("bulk-reject").addEventListener("click", function () { bulk("rejected"); });
+    $("bulk-hold").addEventListener("click", function () { bulk("held"); });
+    $("site-select").addEventListener("change", function () { state.site = $("site-select").value; fillReasonSelect($("bulk-reason"), null); route(); });
+    $("stats-days").addEventListener("change", loadStats);
+    $("deliveries-more").addEventListener("click", function () { loadDeliveries(true); });
+    window.addEventListener("hashchange", route);
+    var saved = sessionStorage.getItem(KEY_STORE);
+    if (saved) signIn(saved); else showSignIn();
+  });
+})();

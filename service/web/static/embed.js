@@ -1,0 +1,341 @@
+/* Comments embed: one <script> tag renders an article's approved comments and a form to post.
+   Plain JavaScript, no dependencies. Every piece of data is rendered as text (createTextNode /
+   textContent), never parsed as HTML. Styles live in embed.css, loaded into a shadow root. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var base = new URL(script.src, location.href).origin;
+  var cfg = script.dataset;
+  var siteKey = cfg.siteKey;
+  var articleId = cfg.articleId;
+  if (!siteKey || !articleId) {
+    if (window.console) console.error("comments embed: data-site-key and data-article-id are required");
+    return;
+  }
+  var article = {
+    id: articleId,
+    title: cfg.articleTitle || document.title || articleId,
+    url: cfg.articleUrl || location.href.split("#")[0]
+  };
+  var REPORT_REASONS = [["spam", "Spam"], ["abuse", "Abusive or hateful"], ["off-topic", "Off-topic"], ["other", "Something else"]];
+  var uid = 0;
+
+  // --- DOM helpers: text only -------------------------------------------------------------
+  function el(tag, attrs, kids) {
+    var node = document.createElement(tag);
+    if (attrs) for (var k in attrs) {
+      if (attrs[k] === false || attrs[k] == null) continue;
+      if (k === "text") node.textContent = attrs[k];
+      else if (k.slice(0, 2) === "on") node.addEventListener(k.slice(2), attrs[k]);
+      else node.setAttribute(k, attrs[k] === true ? "" : attrs[k]);
+    }
+    (kids || []).forEach(function (kid) {
+      if (kid != null) node.appendChild(typeof kid === "string" ? document.createTextNode(kid) : kid);
+    });
+    return node;
+  }
+  function id(name) { uid += 1; return "cms-" + name + "-" + uid; }
+  function newKey() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    var b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.prototype.map.call(b, function (x) { return (x + 256).toString(16).slice(1); }).join("");
+  }
+  function when(iso) {
+    var d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
+    return isNaN(d) ? "" : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  // --- API --------------------------------------------------------------------------------
+  function api(method, path, body, extra) {
+    var headers = { Authorization: "Bearer " + siteKey, Accept: "application/json" };
+    if (body) headers["Content-Type"] = "application/json";
+    for (var h in extra || {}) headers[h] = extra[h];
+    return fetch(base + path, { method: method, headers: headers, body: body ? JSON.stringify(body) : undefined, credentials: "omit" })
+      .then(function (res) {
+        return res.text().then(function (raw) {
+          var data = null;
+          try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
+          return { status: res.status, ok: res.ok, data: data || {}, headers: res.headers };
+        });
+      });
+  }
+
+  // --- layout -----------------------------------------------------------------------------
+  var host = el("div", { class: "cms-comments" });
+  script.parentNode.insertBefore(host, script.nextSibling);
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  root.appendChild(el("link", { rel: "stylesheet", href: base + "/embed.css" }));
+  var wrap = el("section", { class: "cms", "aria-label": "Comments" });
+  root.appendChild(wrap);
+
+  var heading = el("h2", { class: "cms-title", text: "Comments" });
+  var notice = el("p", { class: "cms-notice", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+  var list = el("ol", { class: "cms-list", "aria-label": "Comments" });
+  var empty = el("p", { class: "cms-empty", text: "No comments yet. Be the first to comment.", hidden: true });
+  var moreBtn = el("button", { type: "button", class: "cms-btn cms-more", hidden: true, text: "Load more comments" });
+  var loadError = el("p", { class: "cms-msg cms-error", role: "alert", hidden: true });
+  var nextCursor = null;
+  var total = 0;
+  var closed = false;
+
+  // --- the form ---------------------------------------------------------------------------
+  var fields = {};
+  function field(name, label, input, hint) {
+    var fid = id(name);
+    var err = el("span", { class: "cms-field-error", id: fid + "-err", hidden: true });
+    input.id = fid;
+    input.setAttribute("aria-describedby", fid + "-err" + (hint ? " " + fid + "-hint" : ""));
+    fields[name] = { input: input, error: err };
+    return el("div", { class: "cms-field cms-field-" + name }, [
+      el("label", { for: fid, text: label }),
+      hint ? el("span", { class: "cms-hint", id: fid + "-hint", text: hint }) : null,
+      input, err
+    ]);
+  }
+  var replyTo = null;
+  var replyLine = el("p", { class: "cms-replying", hidden: true });
+  var submitBtn = el("button", { type: "submit", class: "cms-btn cms-primary", text: "Post comment" });
+  var formMsg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+  var form = el("form", { class: "cms-form", novalidate: true, "aria-label": "Write a comment" }, [
+    replyLine,
+    field("text", "Your comment", el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
+    el("div", { class: "cms-row" }, [
+      field("name", "Name", el("input", { name: "name", type: "text", maxlength: "80", autocomplete: "name", required: true })),
+      field("email", "E-mail (optional)", el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email" }), "Never shown publicly.")
+    ]),
+    el("div", { class: "cms-actions" }, [submitBtn])
+  ]);
+  var formSlot = el("div", { class: "cms-form-slot" }, [form]);
+  wrap.appendChild(heading);
+  wrap.appendChild(formSlot);
+  wrap.appendChild(formMsg);
+  wrap.appendChild(notice);
+  wrap.appendChild(loadError);
+  wrap.appendChild(empty);
+  wrap.appendChild(list);
+  wrap.appendChild(moreBtn);
+
+  function setReply(comment, slot) {
+    replyTo = comment;
+    clearReplyLine();
+    if (comment) {
+      replyLine.appendChild(document.createTextNode("Replying to " + comment.author.name + " "));
+      replyLine.appendChild(el("button", { type: "button", class: "cms-link", text: "Cancel reply", onclick: function () { setReply(null); fields.text.input.focus(); } }));
+      replyLine.hidden = false;
+      slot.appendChild(form);
+      slot.appendChild(formMsg);
+      fields.text.input.focus();
+    } else {
+      replyLine.hidden = true;
+      formSlot.appendChild(form);
+      formSlot.parentNode.insertBefore(formMsg, formSlot.nextSibling);
+    }
+  }
+  function clearReplyLine() { while (replyLine.firstChild) replyLine.removeChild(replyLine.firstChild); }
+
+  function clearErrors() {
+    for (var k in fields) {
+      fields[k].error.hidden = true;
+      fields[k].error.textContent = "";
+      fields[k].input.removeAttribute("aria-invalid");
+    }
+  }
+  function fieldError(name, message) {
+    var f = fields[name];
+    f.error.textContent = message;
+    f.error.hidden = false;
+    f.input.setAttribute("aria-invalid", "true");
+  }
+  function say(node, text, kind) {
+    node.textContent = text;
+    node.className = "cms-msg" + (kind ? " cms-" + kind : "");
+    node.hidden = false;
+    node.focus();
+  }
+
+  var pending = null; // {body, key}: a submission whose answer never came; retried with the same key
+  var FIELD_NAMES = { text: "text", "author.name": "name", "author.email": "email" };
+
+  form.addEventListener("submit", function (ev) {
+    ev.preventDefault();
+    if (submitBtn.disabled) return;
+    clearErrors();
+    var body = {
+      article: article,
+      author: { name: fields.name.input.value.trim() },
+      text: fields.text.input.value
+    };
+    var email = fields.email.input.value.trim();
+    if (email) body.author.email = email;
+    if (replyTo) body.parent_id = replyTo.id;
+    var missing = false;
+    if (!body.text.trim()) { fieldError("text", "Please write a comment."); missing = "text"; }
+    if (!body.author.name) { fieldError("name", "Please give a name."); missing = missing || "name"; }
+    if (missing) { fields[missing].input.focus(); return; }
+
+    var serial = JSON.stringify(body);
+    var key = pending && pending.body === serial ? pending.key : newKey();
+    pending = { body: serial, key: key };
+    submitBtn.disabled = true;
+    submitBtn.textContent = "Posting…";
+    api("POST", "/v1/comments", body, { "Idempotency-Key": key })
+      .then(function (res) { pending = null; handlePosted(res, body); },
+            function () { say(formMsg, "Could not reach the comment service. Check your connection and try again — your comment will not be posted twice.", "error"); })
+      .then(function () {
+        if (!submitBtn.dataset.wait) { submitBtn.disabled = closed; submitBtn.textContent = "Post comment"; }
+      });
+  });
+
+  function handlePosted(res, body) {
+    var d = res.data;
+    if (res.status === 201) {
+      var parent = replyTo;
+      fields.text.input.value = "";
+      if (d.status === "approved") {
+        var node = { id: d.id, parent_id: d.parent_id, author: body.author, text: body.text, created_at: d.created_at, replies: [] };
+        setReply(null);
+        addComment(node, parent);
+        say(formMsg, "Your comment is published.", "ok");
+      } else if (d.status === "rejected") {
+        setReply(null);
+        say(formMsg, "Your comment was not published because it breaks this site's rules.", "error");
+      } else {
+        setReply(null);
+        say(formMsg, "Thanks! Your comment is awaiting review and will appear once a moderator approves it.", "info");
+      }
+      return;
+    }
+    if (res.status === 422 && d.errors) {
+      var general = [];
+      var first = null;
+      d.errors.forEach(function (e) {
+        var name = FIELD_NAMES[e.field];
+        if (name) { fieldError(name, e.message); first = first || name; }
+        else general.push(e.field === "parent_id" ? "The comment you reply to is no longer available." : e.field + ": " + e.message);
+      });
+      if (general.length) say(formMsg, general.join(" "), "error");
+      else if (first) { formMsg.hidden = true; fields[first].input.focus(); }
+      return;
+    }
+    if (res.status === 429) {
+      var wait = parseInt(res.headers.get("Retry-After"), 10) || 60;
+      say(formMsg, "You are posting too fast. Please try again in " + wait + " seconds.", "error");
+      submitBtn.dataset.wait = "1";
+      submitBtn.disabled = true;
+      setTimeout(function () { delete submitBtn.dataset.wait; submitBtn.disabled = closed; submitBtn.textContent = "Post comment"; }, wait * 1000);
+      return;
+    }
+    if (res.status === 409 && d.code === "article-closed") {
+      setClosed();
+      say(formMsg, "Comments are closed for this article.", "error");
+      return;
+    }
+    if (res.status === 403) {
+      say(formMsg, "Comments cannot be posted from this page: the site does not allow it.", "error");
+      return;
+    }
+    say(formMsg, (d.detail || d.title || "Something went wrong") + ". Please try again.", "error");
+  }
+
+  function setClosed() {
+    closed = true;
+    form.hidden = true;
+    submitBtn.disabled = true;
+    notice.textContent = "Comments are closed for this article.";
+    notice.hidden = false;
+  }
+
+  // --- the thread -------------------------------------------------------------------------
+  function renderComment(c) {
+    var repliesList = el("ol", { class: "cms-replies" });
+    var slot = el("div", { class: "cms-slot" });
+    var heading = el("div", { class: "cms-meta" }, [
+      el("span", { class: "cms-author", text: c.author.name }),
+      el("time", { datetime: c.created_at, text: when(c.created_at) })
+    ]);
+    var body = el("div", { class: "cms-text", text: c.text });
+    var actions = el("div", { class: "cms-comment-actions" });
+    if (!closed) actions.appendChild(el("button", { type: "button", class: "cms-link", text: "Reply", "aria-label": "Reply to " + c.author.name, onclick: function () { setReply(c, slot); } }));
+    var reportBtn = el("button", { type: "button", class: "cms-link", text: "Report", "aria-expanded": "false" });
+    reportBtn.addEventListener("click", function () { openReport(c, slot, reportBtn); });
+    actions.appendChild(reportBtn);
+    var item = el("li", { class: "cms-comment", "data-comment-id": String(c.id) }, [
+      el("article", { "aria-label": "Comment by " + c.author.name }, [heading, body, actions, slot]),
+      repliesList
+    ]);
+    item._replies = repliesList;
+    (c.replies || []).forEach(function (r) { repliesList.appendChild(renderComment(r)); });
+    return item;
+  }
+
+  function openReport(c, slot, button) {
+    var existing = slot.querySelector(".cms-report");
+    if (existing) { existing.remove(); button.setAttribute("aria-expanded", "false"); return; }
+    var sid = id("reason");
+    var select = el("select", { id: sid }, REPORT_REASONS.map(function (r) { return el("option", { value: r[0], text: r[1] }); }));
+    var msg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+    var send = el("button", { type: "submit", class: "cms-btn", text: "Send report" });
+    var box = el("form", { class: "cms-report", "aria-label": "Report this comment" }, [
+      el("label", { for: sid, text: "Why should moderators look at this comment?" }),
+      el("div", { class: "cms-row" }, [select, send,
+        el("button", { type: "button", class: "cms-link", text: "Cancel", onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
+      msg
+    ]);
+    box.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      send.disabled = true;
+      api("POST", "/v1/comments/" + c.id + "/reports", { reason: select.value }).then(function (res) {
+        if (res.status === 201) say(msg, "Thank you. The moderators will take a look.", "ok");
+        else if (res.status === 409) say(msg, "You have already reported this comment.", "info");
+        else if (res.status === 429) say(msg, "Too many reports. Please try again in " + (res.headers.get("Retry-After") || "60") + " seconds.", "error");
+        else if (res.status === 404) say(msg, "This comment is no longer published.", "info");
+        else { send.disabled = false; say(msg, res.data.detail || "The report could not be sent.", "error"); }
+      }, function () { send.disabled = false; say(msg, "Could not reach the comment service. Please try again.", "error"); });
+    });
+    slot.appendChild(box);
+    button.setAttribute("aria-expanded", "true");
+    select.focus();
+  }
+
+  function addComment(c, parent) {
+    var node = renderComment(c);
+    var parentItem = parent && list.querySelector('[data-comment-id="' + parent.id + '"]');
+    if (parentItem) parentItem._replies.appendChild(node);
+    else list.insertBefore(node, list.firstChild);
+    total += 1;
+    updateHeading();
+    empty.hidden = true;
+  }
+
+  function updateHeading() { heading.textContent = total === 1 ? "1 comment" : total + " comments"; }
+
+  function load(cursor) {
+    var path = "/v1/articles/" + encodeURIComponent(articleId) + "/comments?limit=20" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+    moreBtn.disabled = true;
+    return api("GET", path).then(function (res) {
+      moreBtn.disabled = false;
+      if (!res.ok) throw new Error(res.data.detail || "HTTP " + res.status);
+      loadError.hidden = true;
+      var d = res.data;
+      total = d.total || 0;
+      updateHeading();
+      if (d.article && d.article.closed) setClosed();
+      d.comments.forEach(function (c) {
+        if (!list.querySelector('[data-comment-id="' + c.id + '"]')) list.appendChild(renderComment(c));
+      });
+      empty.hidden = list.children.length > 0 || closed;
+      nextCursor = d.next_cursor;
+      moreBtn.hidden = !nextCursor;
+    }).catch(function () {
+      moreBtn.disabled = false;
+      loadError.textContent = "";
+      loadError.appendChild(document.createTextNode("Comments could not be loaded. "));
+      loadError.appendChild(el("button", { type: "button", class: "cms-link", text: "Try again", onclick: function () { load(cursor); } }));
+      loadError.hidden = false;
+    });
+  }
+  moreBtn.addEventListener("click", function () { load(nextCursor); });
+  load(null);
+})();

@@ -1,0 +1,91 @@
+"""Screenshots of the embed and the console for docs/screenshots (set WRITE_SCREENSHOTS=1)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from playwright.sync_api import expect
+
+from service.config import PROJECT_ROOT
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not os.environ.get("WRITE_SCREENSHOTS"), reason="set WRITE_SCREENSHOTS=1 to write docs/screenshots"
+    ),
+]
+OUT = PROJECT_ROOT / "docs" / "screenshots"
+
+THREAD = [
+    (
+        "Margaret Hale",
+        "I grew up watching that light from my bedroom window. So glad to see it turning again.",
+        None,
+    ),
+    (
+        "Tom Okafor",
+        "Does anyone know whether the tower will be open on weekday evenings in the summer?",
+        None,
+    ),
+    (
+        "Ines Duarte",
+        "The article says weekends from next month; the harbour office should know about evenings.",
+        1,
+    ),
+    (
+        "Sam Whitlock",
+        "Great work by the volunteers. The stonework looks exactly as it does in the old postcards.",
+        None,
+    ),
+]
+HELD = [
+    ("Dave", "You are a stupid idiot and a pathetic loser."),
+    ("anon42", "Only a moron would spend money on an old lighthouse."),
+    ("K. Brandt", "Shut up, you ignorant fool, nobody cares about your opinion."),
+]
+
+
+def _seed(server):
+    ids = []
+    for name, text, reply_to in THREAD:
+        ids.append(
+            server.post(text, name=name, parent_id=ids[reply_to] if reply_to is not None else None)["id"]
+        )
+    client = server.app.test_client()
+    headers = {"Authorization": f"Bearer {server.keys['moderator']}"}
+    for name, text in HELD:
+        server.post(text, name=name)
+    # a few decisions so the stats page has something to draw
+    for name, text in [("Lee", "What an idiot the mayor is."), ("Ray", "Morons, all of them.")]:
+        comment = server.post(text, name=name)
+        client.post(
+            f"/v1/moderation/comments/{comment['id']}/decision",
+            json={"status": "rejected", "reason": "abuse"},
+            headers=headers,
+        )
+    comment = server.post("The idiot-proof new lamp is a clever idea.", name="Jo")
+    client.post(
+        f"/v1/moderation/comments/{comment['id']}/decision", json={"status": "approved"}, headers=headers
+    )
+
+
+def test_write_screenshots(server, new_page, console):
+    OUT.mkdir(parents=True, exist_ok=True)
+    _seed(server)
+
+    page = new_page(viewport={"width": 900, "height": 1400})
+    page.goto(f"{server.url}/demo")
+    expect(page.locator(".cms-comment").first).to_be_visible()
+    page.locator(".discussion").scroll_into_view_if_needed()
+    page.screenshot(path=str(OUT / "embed.png"), full_page=True)
+
+    moderator = console()
+    moderator.set_viewport_size({"width": 1360, "height": 1000})
+    expect(moderator.locator(".card")).to_have_count(len(HELD))
+    moderator.locator("#toast").evaluate("n => n.hidden = true")
+    moderator.screenshot(path=str(OUT / "console-queue.png"))
+
+    moderator.get_by_role("link", name="Stats").click()
+    expect(moderator.locator("#chart-days svg rect").first).to_be_attached()
+    moderator.screenshot(path=str(OUT / "console-stats.png"), full_page=True)
