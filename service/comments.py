@@ -86,6 +86,25 @@ def apply_scores(comment: Comment, scores: Scores, scorer: Scorer) -> None:
     comment.model_name, comment.model_version = scorer.name, scorer.version
 
 
+def _decide(
+    scores: Scores | None,
+    policy: Policy,
+    matches: tuple[list, list],
+    article: Article,
+    author: str | None,
+):
+    """The policy's decision for a comment, with its article's and author's standing."""
+    banned, suspect = matches
+    return decide(
+        scores,
+        policy,
+        banned=banned,
+        suspect=suspect,
+        article_premoderated=article.premoderated,
+        author=author_standing(article.site_id, author, policy),
+    )
+
+
 @dataclass
 class PostResult:
     status_code: int
@@ -135,14 +154,7 @@ def post_comment(
     banned, suspect = match_words(data["text"], CompiledLists.from_policy(policy))
     # A banned word rejects whatever the model says, so the model is not asked.
     scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
-    decision = decide(
-        scores,
-        policy,
-        banned=banned,
-        suspect=suspect,
-        article_premoderated=article.premoderated,
-        author=author_standing(site_id, key, policy),
-    )
+    decision = _decide(scores, policy, (banned, suspect), article, key)
     comment = Comment(
         site_id=site_id,
         article_id=article.id,
@@ -341,16 +353,8 @@ def score_pending(
                 policy = Policy.from_dict(get_site(comment.site_id).policy)
                 sites[comment.site_id] = (policy, CompiledLists.from_policy(policy))
             policy, lists = sites[comment.site_id]
-            banned, suspect = match_words(comment.text, lists)
             article = comment.article
-            decision = decide(
-                scores,
-                policy,
-                banned=banned,
-                suspect=suspect,
-                article_premoderated=article.premoderated,
-                author=author_standing(comment.site_id, comment.author_key, policy),
-            )
+            decision = _decide(scores, policy, match_words(comment.text, lists), article, comment.author_key)
             apply_scores(comment, scores, scorer)
             record_transition(
                 comment,

@@ -23,6 +23,7 @@ from ..schemas.moderation import (
     EraseSchema,
     EventPageSchema,
     EventQuerySchema,
+    IdentitySchema,
     QueueCountsSchema,
     QueueItemSchema,
     QueuePageSchema,
@@ -33,7 +34,7 @@ from ..schemas.moderation import (
     StatsQuerySchema,
     StatsSchema,
 )
-from ..sites import site_by_slug
+from ..sites import list_sites, site_by_slug
 from . import authorized
 
 blp = Blueprint(
@@ -80,6 +81,27 @@ def _if_match() -> int | None:
 
 def _detail(comment):
     return queue.queue_items([comment], _explainer())[0]
+
+
+@blp.route("/me")
+@authorized(blp, "moderator")
+@blp.response(200, IdentitySchema)
+def whoami():
+    """The key's role and the sites it reaches, with each site's rejection reasons"""
+    principal = current_principal()
+    return {
+        "role": principal.role,
+        "all_sites": principal.site_id is None,
+        "sites": [
+            {
+                "id": site.id,
+                "slug": site.slug,
+                "name": site.name,
+                "rejection_reasons": list(Policy.from_dict(site.policy).rejection_reasons),
+            }
+            for site in list_sites(principal)
+        ],
+    }
 
 
 @blp.route("/queues")

@@ -15,10 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
 
-from ..auth import current_principal, require_role
 from ..db import Site
 from ..extensions import db
-from ..moderation.policy import Policy
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 STATIC = WEB_ROOT / "static"
@@ -68,24 +66,24 @@ def _common_headers(response: Response) -> Response:
     return response
 
 
-@bp.get("/embed.js")
-def embed_script() -> Response:
-    """The embed runs on the news sites' pages, so any origin may load it."""
-    response = send_from_directory(STATIC, "embed.js", mimetype="text/javascript", max_age=STATIC_MAX_AGE)
+def _cross_origin_asset(name: str, mimetype: str) -> Response:
+    """The embed's files run on the news sites' pages, so any origin may load them."""
+    response = send_from_directory(STATIC, name, mimetype=mimetype, max_age=STATIC_MAX_AGE)
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
     return response
+
+
+@bp.get("/embed.js")
+def embed_script() -> Response:
+    return _cross_origin_asset("embed.js", "text/javascript")
 
 
 @bp.get("/embed.css")
 def embed_styles() -> Response:
-    """The embed's stylesheet, loaded into its shadow root from the news sites' pages."""
-    response = send_from_directory(STATIC, "embed.css", mimetype="text/css", max_age=STATIC_MAX_AGE)
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
-    return response
+    """The embed's stylesheet, loaded into its shadow root."""
+    return _cross_origin_asset("embed.css", "text/css")
 
 
 def _demo_keys() -> dict[str, Any] | None:
@@ -125,25 +123,3 @@ def demo_page() -> Response:
 def console_page() -> Response:
     response = send_from_directory(STATIC, "console.html", mimetype="text/html", max_age=0)
     return _page_headers(response)
-
-
-@bp.get("/console/me")
-@require_role("moderator")
-def console_identity() -> tuple[dict[str, Any], int, dict[str, str]]:
-    """Who the console is signed in as: the key's role and the sites it reaches, with the
-    rejection reasons of each (moderators cannot read the full policy in the admin API)."""
-    principal = current_principal()
-    query = sa.select(Site).order_by(Site.slug)
-    if principal.site_id is not None:
-        query = query.where(Site.id == principal.site_id)
-    sites = [
-        {
-            "id": site.id,
-            "slug": site.slug,
-            "name": site.name,
-            "rejection_reasons": list(Policy.from_dict(site.policy).rejection_reasons),
-        }
-        for site in db.session.execute(query.limit(500)).scalars()
-    ]
-    body = {"role": principal.role, "all_sites": principal.site_id is None, "sites": sites}
-    return body, 200, {"Cache-Control": "no-store"}

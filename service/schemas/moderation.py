@@ -33,6 +33,19 @@ class QueueQuerySchema(CursorQuerySchema):
     sort = fields.String(load_default="oldest", validate=validate.OneOf(SORTS))
 
 
+class ReachableSiteSchema(Schema):
+    id = fields.Integer(required=True)
+    slug = fields.String(required=True)
+    name = fields.String(required=True)
+    rejection_reasons = fields.List(fields.String(), required=True)
+
+
+class IdentitySchema(Schema):
+    role = fields.String(required=True)
+    all_sites = fields.Boolean(required=True, metadata={"description": "the key reaches every site"})
+    sites = fields.List(fields.Nested(ReachableSiteSchema), required=True)
+
+
 class SiteQuerySchema(Schema):
     site = fields.String(metadata={"description": "site slug (keys for every site: optional)"})
 

@@ -101,7 +101,7 @@
   // --- session ----------------------------------------------------------------------------
   function signIn(key) {
     state.key = key;
-    return api("GET", "/console/me").then(function (res) {
+    return api("GET", "/v1/moderation/me").then(function (res) {
       if (!res.ok) {
         state.key = null;
         sessionStorage.removeItem(KEY_STORE);
