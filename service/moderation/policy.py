@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -106,7 +106,7 @@ def match_words(text: str, lists: CompiledLists) -> tuple[list[WordMatch], list[
     return lists.banned.find(text), lists.suspect.find(text)
 
 
-def _word_reasons(code: str, matches: list[WordMatch]) -> list[Reason]:
+def _word_reasons(code: str, matches: Sequence[WordMatch]) -> list[Reason]:
     return [Reason(code, word=m.entry, matched=m.matched, start=m.start, end=m.end) for m in matches]
 
 
@@ -114,13 +114,13 @@ def decide(
     scores: Mapping[str, float] | None,
     policy: Policy,
     *,
-    banned: list[WordMatch] = (),  # type: ignore[assignment]
-    suspect: list[WordMatch] = (),  # type: ignore[assignment]
+    banned: Sequence[WordMatch] = (),
+    suspect: Sequence[WordMatch] = (),
     article_premoderated: bool = False,
     author: AuthorStanding = "regular",
 ) -> Decision:
     """Decide a new comment's status. `scores` is None when scoring did not finish in time."""
-    rejected: list[Reason] = _word_reasons("banned_word", list(banned))
+    rejected: list[Reason] = _word_reasons("banned_word", banned)
     held: list[Reason] = []
     trusted = author == "trusted" and policy.trusted_skip_premoderation
 
@@ -140,7 +140,7 @@ def decide(
                 held.append(Reason("label_above_hold", label, round(score, 4), limits.hold))
 
     if not trusted:
-        held.extend(_word_reasons("suspect_word", list(suspect)))
+        held.extend(_word_reasons("suspect_word", suspect))
         if policy.premoderation:
             held.append(Reason("premoderation", scope="site"))
         if article_premoderated:

@@ -191,3 +191,28 @@ class TestIdempotency:
         response = factory.post(embed_key, headers={"Idempotency-Key": "k" * 256})
         assert response.status_code == 422
         assert response.get_json()["errors"][0]["field"] == "Idempotency-Key"
+
+
+def test_concurrent_retries_with_one_idempotency_key_store_one_comment(app, factory, embed_key):
+    import threading
+
+    body = factory.comment_body(text="Posted twice at the same moment by a flaky network.")
+    headers = {**factory.headers(embed_key), "Idempotency-Key": "same-moment"}
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def post():
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/v1/comments", json=body, headers=headers)
+        answers.append((response.status_code, response.get_json()["id"]))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 4
+    assert {code for code, _ in answers} == {201}
+    assert len({comment_id for _, comment_id in answers}) == 1
+    assert count(app, Comment) == 1 and count(app, OutboxEvent) == 2
