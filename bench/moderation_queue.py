@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -26,8 +25,9 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DB_NAME = "bench_queue"
 
 SEED = """
-INSERT INTO comments (site_id, article_id, depth, status, author_name, author_key, text, scores, max_score,
-                      model_name, model_version, reasons, report_count, reports_open, version, created_at, updated_at)
+INSERT INTO comments (site_id, article_id, depth, status, author_name, author_key, text, scores,
+                      max_score, model_name, model_version, reasons, report_count, reports_open,
+                      version, created_at, updated_at)
 SELECT 1, 1 + (g % 1000), 0,
        CASE WHEN g % 100 < 90 THEN 'approved' WHEN g % 100 < 95 THEN 'held'
             WHEN g % 100 < 98 THEN 'rejected' WHEN g % 100 < 99 THEN 'pending' ELSE 'approved' END,
@@ -73,14 +73,17 @@ def prepare(rows: int, keep: bool) -> str:
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
-        create_site({"slug": "bench", "name": "Bench", "allowed_origins": ["https://bench.example"], "policy": {}})
+        create_site(
+            {"slug": "bench", "name": "Bench", "allowed_origins": ["https://bench.example"], "policy": {}}
+        )
     engine = sa.create_engine(url)
     started = time.time()
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO articles (site_id, external_id, url, title, closed, premoderated, approved_count, "
-                "thread_version, created_at) SELECT 1, 'article-' || g, 'https://bench.example/' || g, "
+                "INSERT INTO articles (site_id, external_id, url, title, closed, premoderated, "
+                "approved_count, thread_version, created_at) "
+                "SELECT 1, 'article-' || g, 'https://bench.example/' || g, "
                 "'Article ' || g, false, false, 0, 0, now() FROM generate_series(1, 1000) g"
             )
         )
@@ -88,7 +91,12 @@ def prepare(rows: int, keep: bool) -> str:
     for start in range(0, rows, step):
         with engine.begin() as conn:
             conn.execute(
-                sa.text(SEED.replace("generate_series(1, :rows)", f"generate_series({start + 1}, {min(rows, start + step)})")),
+                sa.text(
+                    SEED.replace(
+                        "generate_series(1, :rows)",
+                        f"generate_series({start + 1}, {min(rows, start + step)})",
+                    )
+                ),
                 {"rows": rows},
             )
         print(f"\rseeded {min(rows, start + step):,}/{rows:,} comments", end="", file=sys.stderr)
@@ -99,7 +107,9 @@ def prepare(rows: int, keep: bool) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="reuse a seeded database of the same size")
@@ -175,9 +185,10 @@ def main() -> None:
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         plans = {
-            "held, oldest": "SELECT id FROM comments WHERE status = 'held' AND reports_open = 0 AND site_id = 1 "
-            "ORDER BY id LIMIT 51",
-            "held, most toxic (page 21)": "SELECT id FROM comments WHERE status = 'held' AND reports_open = 0 "
+            "held, oldest": "SELECT id FROM comments WHERE status = 'held' AND reports_open = 0 "
+            "AND site_id = 1 ORDER BY id LIMIT 51",
+            "held, most toxic (page 21)": "SELECT id FROM comments WHERE status = 'held' "
+            "AND reports_open = 0 "
             "AND site_id = 1 AND (max_score, id) < (0.5, 500000) ORDER BY max_score DESC, id DESC LIMIT 51",
         }
         plan_text = {

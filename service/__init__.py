@@ -15,6 +15,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides settings (tests); everything else comes from the environment."""
     from flask_cors import CORS
     from sqlalchemy import event
+    from sqlalchemy import exc as sa_exc
 
     from . import observability
     from .api import register_blueprints
@@ -22,7 +23,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .cli import register_commands
     from .comments import PageCache
     from .config import load_settings
-    from .errors import ServiceError, handle_service_error, handle_unexpected
+    from .errors import (
+        ServiceError,
+        handle_database_error,
+        handle_recursion_error,
+        handle_service_error,
+        handle_unexpected,
+    )
     from .extensions import db, limiter, migrate
     from .openapi import ProblemApi
     from .scoring.engine import ScoringEngine
@@ -71,6 +78,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         max_age=86400,
     )
     app.register_error_handler(ServiceError, handle_service_error)
+    app.register_error_handler(sa_exc.DBAPIError, handle_database_error)
+    app.register_error_handler(sa_exc.TimeoutError, handle_database_error)
+    app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(Exception, handle_unexpected)
 
     app.extensions["key_cache"] = KeyCache()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response, current_app, json
+from flask import Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_JSON = "application/problem+json"
@@ -161,6 +162,32 @@ def handle_http_exception(error: HTTPException) -> Response:
     if errors:
         detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
     return problem(status, title, detail, code=code, errors=errors, headers=headers)
+
+
+def handle_database_error(error: Exception) -> Response:
+    """The database unreachable (restarting, failing over, pool exhausted) is an outage the client
+    may retry (503 with Retry-After), not a bug (500). Other database errors stay 500."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from .extensions import db
+
+    outage = isinstance(error, OperationalError | PoolTimeout) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated
+    )
+    if not outage:
+        return handle_unexpected(error)
+    with contextlib.suppress(Exception):  # the connection is gone; the pool replaces it
+        db.session.rollback()
+    current_app.logger.warning("database unavailable: %s", type(error.__cause__ or error).__name__)
+    return handle_service_error(ServiceUnavailable("the database is unavailable; retry shortly"))
+
+
+def handle_recursion_error(error: RecursionError) -> Response:
+    """A JSON body nested thousands deep exhausts the parser's recursion: the client's error."""
+    if request.is_json:
+        return problem(400, "Bad Request", "the JSON body is nested too deeply", code="bad-request")
+    return handle_unexpected(error)
 
 
 def handle_unexpected(error: Exception) -> Response:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..moderation.text import normalise_line, normalise_text
+
+# The largest id the databases store (BIGINT): a larger one would overflow the driver (500).
+MAX_ID = 2**63 - 1
 
 
 class CleanString(fields.String):
@@ -18,6 +21,9 @@ class CleanString(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
+        # JSON may escape half a surrogate pair ("\ud800"): no database can store it.
+        if any("\ud800" <= char <= "\udfff" for char in text):
+            raise ValidationError("must be valid Unicode text (a lone surrogate is not)")
         return normalise_line(text) if self.one_line else normalise_text(text)
 
 

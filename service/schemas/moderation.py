@@ -9,7 +9,7 @@ from ..queue import QUEUES, SORTS
 from ..reports import REPORT_REASONS
 from ..scoring.base import LABELS, OPTIONAL_LABELS
 from .admin import PolicySchema
-from .common import CleanString, CursorQuerySchema
+from .common import MAX_ID, CleanString, CursorQuerySchema
 
 
 class QueueQuerySchema(CursorQuerySchema):
@@ -120,7 +120,7 @@ class DecisionSchema(Schema):
 
 
 class BulkItemSchema(DecisionSchema):
-    id = fields.Integer(required=True, validate=validate.Range(min=1))
+    id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
     version = fields.Integer(
         metadata={"description": "the version seen; omit to decide whatever the current version"}
     )
@@ -201,14 +201,14 @@ class AuthorSchema(Schema):
 
 class EventQuerySchema(Schema):
     site = fields.String()
-    comment_id = fields.Integer()
+    comment_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
     actor = fields.String(validate=validate.Length(max=64))
     from_status = fields.String(validate=validate.Length(max=16))
     to_status = fields.String(validate=validate.Length(max=16))
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.Integer(validate=validate.Range(min=1))
+    cursor = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class EventSchema(Schema):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 # detoxify's label names; every backend answers with exactly these (plus
 # `sexual_explicit` where a model has it), so a site's policy works with any backend.

@@ -3,11 +3,13 @@ called through the micro-batcher with a deadline."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..observability import SCORER_TIMEOUTS, observe_batch
 from .base import Scorer, ScorerError, Scores
 from .loader import load_scorer
 
@@ -36,6 +38,7 @@ class ScoringEngine:
             scorer,
             max_batch=int(self._settings.get("SCORING_MAX_BATCH", 64)),
             max_wait=int(self._settings.get("SCORING_MAX_WAIT_MS", 2)) / 1000,
+            on_batch=observe_batch,
         )
         self._ready.set()
 
@@ -55,10 +58,9 @@ class ScoringEngine:
         threading.Thread(target=self._load_quietly, name="scorer-loader", daemon=True).start()
 
     def _load_quietly(self) -> None:
-        try:
+        # A failure is already logged and kept in load_error (reported by /readyz).
+        with contextlib.suppress(Exception):
             self.load()
-        except Exception:  # noqa: S110 - already logged and kept in load_error
-            pass
 
     @property
     def ready(self) -> bool:
@@ -80,6 +82,7 @@ class ScoringEngine:
         try:
             return self._batcher.score(text, timeout=timeout)
         except ScoringTimeout:
+            SCORER_TIMEOUTS.inc()
             return None
         except ScorerError:
             log.exception("scoring failed; the comment is kept pending")

@@ -90,6 +90,7 @@ def live_server(tmp_path_factory, embedded_scorer):
             "SCORER_INSTANCE": embedded_scorer,
             "SECRET_KEY": "browser-tests",
             "RATELIMIT_ENABLED": False,
+            "SCORING_DEADLINE_MS": 10_000,
             "WEBHOOK_ALLOW_PRIVATE": "127.0.0.1",  # the webhooks page test targets a closed local port
         }
     )
