@@ -118,8 +118,10 @@ def _instance_secret(instance_path: str) -> str:
 def _engine_options(url: str) -> dict[str, Any]:
     if url.startswith("sqlite"):
         return {"connect_args": {"timeout": 30}}
-    # Connections dropped by a database restart are noticed and replaced, not handed out.
-    return {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+    # No pre-ping (a round trip on every request): a connection dropped by a database restart
+    # fails one request with 503 (errors.handle_database_error), and SQLAlchemy then replaces
+    # every pooled connection older than the failure.
+    return {"pool_size": 10, "max_overflow": 10, "pool_recycle": 1800}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

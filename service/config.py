@@ -42,7 +42,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         "how long a POST waits for a score before storing the comment as pending",
     ),
     "SCORING_MAX_BATCH": (64, _int, "micro-batcher: most comments in one model call"),
-    "SCORING_MAX_WAIT_MS": (2, _int, "micro-batcher: longest wait to fill a batch"),
+    "SCORING_MAX_WAIT_MS": (
+        0,
+        _int,
+        "micro-batcher: longest wait to fill a batch (0: batch what queued during the last call;"
+        " 5-10 for the detoxify backend)",
+    ),
     "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
     "RATELIMIT_STORAGE_URI": (
         "memory://",

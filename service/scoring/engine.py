@@ -37,7 +37,7 @@ class ScoringEngine:
         self._batcher = MicroBatcher(
             scorer,
             max_batch=int(self._settings.get("SCORING_MAX_BATCH", 64)),
-            max_wait=int(self._settings.get("SCORING_MAX_WAIT_MS", 2)) / 1000,
+            max_wait=int(self._settings.get("SCORING_MAX_WAIT_MS", 0)) / 1000,
             on_batch=observe_batch,
         )
         self._ready.set()
