@@ -21,7 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import register_blueprints
     from .auth import KeyCache
     from .cli import register_commands
-    from .comments import PageCache
+    from .comments import ArticleCache, PageCache
     from .config import load_settings
     from .errors import (
         ServiceError,
@@ -85,6 +85,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     app.extensions["key_cache"] = KeyCache()
     app.extensions["thread_pages"] = PageCache()
+    app.extensions["thread_articles"] = ArticleCache(settings["THREAD_CACHE_SECONDS"])
     engine = ScoringEngine(settings, scorer=settings.get("SCORER_INSTANCE"))
     app.extensions["scoring"] = engine
 

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import json
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -247,7 +248,64 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
-def thread_etag(article: Article | None, query: dict[str, Any]) -> str:
+@dataclass(frozen=True)
+class ArticleSnapshot:
+    """What the public thread needs of an article, detached from the session so it can be cached."""
+
+    id: int
+    site_id: int
+    external_id: str
+    url: str
+    title: str
+    closed: bool
+    approved_count: int
+    thread_version: int
+    created_at: datetime
+
+
+class ArticleCache:
+    """Articles of the public GET, kept for a second per process: the hot path then needs no query.
+    Writes in this process drop their entries at commit; other processes see changes within `ttl`."""
+
+    def __init__(self, ttl: float):
+        self.ttl = ttl
+        self._entries: dict[tuple[int, str], tuple[float, ArticleSnapshot | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, site_id: int, external_id: str) -> ArticleSnapshot | None:
+        key = (site_id, external_id)
+        now = time.monotonic()
+        hit = self._entries.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        article = find_article(site_id, external_id)
+        snapshot = None
+        if article is not None:
+            snapshot = ArticleSnapshot(
+                article.id,
+                article.site_id,
+                article.external_id,
+                article.url,
+                article.title,
+                article.closed,
+                article.approved_count,
+                article.thread_version,
+                article.created_at,
+            )
+        if self.ttl > 0:
+            with self._lock:
+                if len(self._entries) > 50_000:
+                    self._entries.clear()
+                self._entries[key] = (now + self.ttl, snapshot)
+        return snapshot
+
+    def invalidate(self, keys) -> None:
+        with self._lock:
+            for key in keys:
+                self._entries.pop(key, None)
+
+
+def thread_etag(article: Article | ArticleSnapshot | None, query: dict[str, Any]) -> str:
     """Changes whenever the public thread (or the page asked for) changes."""
     # created_at tells apart rows that reuse an id (a restored or re-created database).
     version = (
@@ -271,7 +329,11 @@ def _public(comment: Comment) -> dict[str, Any]:
 
 
 def list_thread(
-    article: Article | None, *, sort: str = "newest", limit: int = 20, cursor: str | None = None
+    article: Article | ArticleSnapshot | None,
+    *,
+    sort: str = "newest",
+    limit: int = 20,
+    cursor: str | None = None,
 ) -> dict[str, Any]:
     """A page of approved top-level comments, newest or oldest first, each with its approved replies."""
     if article is None:

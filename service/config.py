@@ -33,6 +33,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         str,
         "folder of the embedded model's files",
     ),
+    "EMBEDDED_EMBEDDING_STAGE": (
+        False,
+        _bool,
+        "add the sentence-embedding stage to the embedded model (needs torch; ~35 comments/s per core)",
+    ),
     "DETOXIFY_MODEL": ("original", str, "detoxify model type (original, unbiased, multilingual, ...)"),
     "DETOXIFY_CHECKPOINT": ("", str, "local detoxify checkpoint file (offline); operator-provided only"),
     "DETOXIFY_CONFIG_PATH": ("", str, "local Hugging Face config/tokenizer folder for the checkpoint"),
@@ -47,6 +52,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         _int,
         "micro-batcher: longest wait to fill a batch (0: batch what queued during the last call;"
         " 5-10 for the detoxify backend)",
+    ),
+    "THREAD_CACHE_SECONDS": (
+        1.0,
+        _float,
+        "how long a process serves an article's public thread from memory (its own writes show at once)",
     ),
     "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
     "RATELIMIT_STORAGE_URI": (

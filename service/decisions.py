@@ -65,13 +65,13 @@ def apply_decision(
                 "reason",
                 f"must be one of the site's rejection reasons: {', '.join(policy.rejection_reasons)}",
             )
-    record_transition(
-        comment, comment.article, status, actor=principal.actor, reason=reason or "moderator", note=note
-    )
-    _resolve_reports(comment)
     try:
+        record_transition(
+            comment, comment.article, status, actor=principal.actor, reason=reason or "moderator", note=note
+        )
+        _resolve_reports(comment)
         db.session.flush()
-    except StaleDataError:
+    except StaleDataError:  # another moderator's change committed between our read and our write
         db.session.rollback()
         raise _conflict(db.session.get(Comment, comment_id)) from None
     return comment

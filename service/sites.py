@@ -12,6 +12,7 @@ from .db import ApiKey, Article, Site, utcnow
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .extensions import db
 from .moderation.policy import Policy
+from .transitions import thread_changed
 
 
 def full_policy(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -130,6 +131,6 @@ def update_article(site: Site, external_id: str, data: dict[str, Any]) -> Articl
         if field in data:
             setattr(article, field, data[field])
     if changed_public or "title" in data:
-        article.thread_version += 1
+        thread_changed(article)
     db.session.commit()
     return article

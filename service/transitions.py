@@ -6,11 +6,18 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
 from .db import Article, Comment, ModerationEvent, OutboxEvent, utcnow
 from .extensions import db
 from .observability import count_decision
 
 SYSTEM = "system"
+# Session info key: the (site id, article id) whose public threads this transaction changed.
+CHANGED_THREADS = "changed_threads"
 
 
 def comment_payload(comment: Comment, article: Article) -> dict[str, Any]:
@@ -44,6 +51,20 @@ def emit(
     return event
 
 
+def thread_changed(article: Article, approved_delta: int = 0) -> None:
+    """The public thread of an article changed: count it in the database itself (an UPDATE
+    ... SET n = n + 1, so concurrent writers lose nothing) and let the caches know on commit."""
+    db.session.execute(
+        sa.update(Article)
+        .where(Article.id == article.id)
+        .values(
+            approved_count=Article.approved_count + approved_delta,
+            thread_version=Article.thread_version + 1,
+        )
+    )
+    db.session.info.setdefault(CHANGED_THREADS, set()).add((article.site_id, article.external_id))
+
+
 def record_transition(
     comment: Comment,
     article: Article,
@@ -63,12 +84,11 @@ def record_transition(
     if comment.id is not None:
         comment.updated_at = utcnow()
     is_public = to_status == "approved"
-    if was_public != is_public:
-        article.approved_count += 1 if is_public else -1
-        article.thread_version += 1
     if comment.id is None:
         db.session.add(comment)
         db.session.flush()  # the event needs the comment's id
+    if was_public != is_public:
+        thread_changed(article, approved_delta=1 if is_public else -1)
     event = ModerationEvent(
         comment_id=comment.id,
         site_id=comment.site_id,
@@ -90,3 +110,16 @@ def record_transition(
     if to_status != "pending" and to_status != from_status:
         emit(comment.site_id, f"comment.{to_status}", payload, comment.id)
     return event
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_changed_threads(session: Session) -> None:
+    """A committed change to a public thread drops the cached article in this process at once."""
+    changed = session.info.pop(CHANGED_THREADS, None)
+    if changed and has_app_context() and "thread_articles" in current_app.extensions:
+        current_app.extensions["thread_articles"].invalidate(changed)
+
+
+@event.listens_for(Session, "after_rollback")
+def _discard_changed_threads(session: Session) -> None:
+    session.info.pop(CHANGED_THREADS, None)

@@ -58,26 +58,54 @@ def _upgrade(url: str) -> None:
         db.engine.dispose()
 
 
+class Databases:
+    """The run's databases, made on first use and kept to the end of the run: a migrated SQLite file
+    and a migrated PostgreSQL database of this test process's own."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.urls: dict[str, str] = {}
+        self.pg_name: str | None = None
+
+    def url(self, kind: str) -> str:
+        if kind not in self.urls:
+            self.urls[kind] = self._make_sqlite() if kind == "sqlite" else self._make_postgresql()
+        return self.urls[kind]
+
+    def _make_sqlite(self) -> str:
+        url = f"sqlite:///{self.root / 'test.db'}"
+        _upgrade(url)
+        return url
+
+    def _make_postgresql(self) -> str:
+        # One database per test process, so parallel workers and parallel runs never share one.
+        self.pg_name = f"cms_test_{_worker()}_{os.getpid()}"
+        with self._admin() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{self.pg_name}"'))
+        url = PG_URL.rsplit("/", 1)[0] + f"/{self.pg_name}"
+        _upgrade(url)
+        return url
+
+    def _admin(self):
+        return sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool).connect()
+
+    def drop(self) -> None:
+        if self.pg_name:
+            with self._admin() as conn:
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
-def database_url(db_kind, tmp_path_factory):
-    """A database migrated once per run and test process: a SQLite file, or a PostgreSQL database."""
-    if db_kind == "sqlite":
-        path = tmp_path_factory.mktemp("sqlite") / "test.db"
-        _upgrade(f"sqlite:///{path}")
-        yield f"sqlite:///{path}"
-        return
-    # One database per test process, so parallel workers and parallel runs never share one.
-    name = f"cms_test_{_worker()}_{os.getpid()}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_URL.rsplit("/", 1)[0] + f"/{name}"
-    _upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+def databases(tmp_path_factory):
+    made = Databases(tmp_path_factory.mktemp("databases"))
+    yield made
+    made.drop()
+
+
+@pytest.fixture
+def database_url(db_kind, databases):
+    return databases.url(db_kind)
 
 
 @pytest.fixture
@@ -114,7 +142,7 @@ def _make_app(database_url, scorer, overrides, instance_path):
 
 
 @pytest.fixture(scope="session")
-def shared_apps():
+def shared_apps(databases):
     """Building an app costs about half a second (the OpenAPI spec), so tests share one per database."""
     apps = {}
     yield apps
@@ -138,7 +166,11 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
             )
         app.instance_path = str(tmp_path / "instance")
     app.extensions["key_cache"].clear()
+    # A shared app outlives each test's rows: its caches must not.
     app.extensions["thread_pages"] = type(app.extensions["thread_pages"])()
+    app.extensions["thread_articles"] = type(app.extensions["thread_articles"])(
+        app.config["THREAD_CACHE_SECONDS"]
+    )
     with app.app_context():
         limiter.reset()
     yield app

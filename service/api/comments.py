@@ -93,7 +93,7 @@ class Thread(MethodView):
     @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
     def get(self, query, article_id):
         """List an article's approved comments, threaded, a page of top-level comments at a time"""
-        article = workflow.find_article(current_principal().site_id, article_id)
+        article = current_app.extensions["thread_articles"].get(current_principal().site_id, article_id)
         etag = workflow.thread_etag(article, query)
         headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
         if request.if_none_match.contains(etag):

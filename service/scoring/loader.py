@@ -8,7 +8,7 @@ from typing import Any
 
 from .base import Scorer, ScorerError
 
-BACKENDS = ("embedded", "detoxify", "cascade")
+BACKENDS = ("embedded", "detoxify")
 
 
 def load_scorer(settings: Mapping[str, Any]) -> Scorer:
@@ -20,7 +20,10 @@ def load_scorer(settings: Mapping[str, Any]) -> Scorer:
     if backend == "embedded":
         from .embedded import EmbeddedScorer
 
-        return EmbeddedScorer.load(Path(settings["EMBEDDED_MODEL_PATH"]))
+        return EmbeddedScorer.load(
+            Path(settings["EMBEDDED_MODEL_PATH"]),
+            embedding_stage=bool(settings.get("EMBEDDED_EMBEDDING_STAGE", False)),
+        )
     if backend == "detoxify":
         from .detoxify_backend import DetoxifyScorer
 

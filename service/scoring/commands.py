@@ -1,0 +1,159 @@
+"""`flask scoring ...`: train, evaluate, score and report on the toxicity model.
+
+The work is done by plain functions (evaluate_csv, score_texts, and the training package) so
+they run without Flask; the commands only read settings and print.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+import numpy as np
+import pandas as pd
+from flask import current_app
+from flask.cli import AppGroup
+
+from .base import LABELS, Scorer
+from .loader import load_scorer
+
+scoring_cli = AppGroup("scoring", help="Train, evaluate and try the toxicity scorer.")
+
+BATCH = 256
+# shared/ sits beside the repository on developer machines and in CI.
+DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "toxicity"
+
+
+def _data_dir(option: str | None) -> Path:
+    return Path(option or current_app.config.get("TOXICITY_DATA_DIR") or DEFAULT_DATA_DIR)
+
+
+def _model_dir(option: str | None) -> Path:
+    return Path(option or current_app.config["EMBEDDED_MODEL_PATH"])
+
+
+def score_all(scorer: Scorer, texts: Sequence[str]) -> np.ndarray:
+    """Scores of many texts in batches, shape (len(texts), len(LABELS))."""
+    rows = []
+    for i in range(0, len(texts), BATCH):
+        rows += [[s[lab] for lab in LABELS] for s in scorer.score(texts[i : i + BATCH])]
+    return np.asarray(rows, dtype=float).reshape(len(texts), len(LABELS))
+
+
+def evaluate_csv(scorer: Scorer, path: Path) -> dict:
+    """ROC-AUC and PR-AUC per label of `scorer` on a CSV (optionally gzip) with a `text`
+    column and any of the label columns (0/1 or fractions; >= 0.5 counts as toxic)."""
+    from .training import metrics
+
+    df = pd.read_csv(path)
+    if "text" not in df:
+        raise click.UsageError(f"{path} has no 'text' column")
+    present = [lab for lab in LABELS if lab in df]
+    if not present:
+        raise click.UsageError(f"{path} has none of the label columns {', '.join(LABELS)}")
+    scores = score_all(scorer, df["text"].fillna("").astype(str).tolist())
+    per_label = metrics.label_metrics(df, scores, present)
+    return {"scorer": scorer.name, "version": scorer.version, "rows": len(df),
+            "labels": per_label,
+            "mean_roc_auc": metrics.mean_of(per_label, "roc_auc"),
+            "mean_pr_auc": metrics.mean_of(per_label, "pr_auc")}
+
+
+def score_texts(scorer: Scorer, texts: Sequence[str], explain: bool = False) -> list[dict]:
+    """Scores (and, if asked and the scorer can, spans) for a few texts."""
+    out = []
+    for text, scores in zip(texts, scorer.score(list(texts)), strict=True):
+        item: dict = {"text": text, "scores": scores}
+        if explain and hasattr(scorer, "explain"):
+            item["spans"] = {lab: [asdict(s) | {"text": text[s.start : s.end]} for s in spans]
+                             for lab, spans in scorer.explain(text).items()}
+        out.append(item)
+    return out
+
+
+@scoring_cli.command("train")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Labelled sources.")
+@click.option("--out", type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--holdout", type=str, default=None, help="Leave this source out.")
+def train_command(data_dir: str | None, out: str | None, seed: int, holdout: str | None) -> None:
+    """Train the embedded model and write weights.npz + meta.json."""
+    from .training.train import TrainConfig, train_model
+
+    meta = train_model(_data_dir(data_dir), _model_dir(out), TrainConfig(seed=seed), holdout)
+    click.echo(json.dumps({"out": str(_model_dir(out)), "rows": meta["rows"],
+                           "train_seconds": meta["train_seconds"]}))
+
+
+@scoring_cli.command("evaluate")
+@click.option("--data", "data_path", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def evaluate_command(data_path: str, as_json: bool) -> None:
+    """Per-label ROC-AUC and PR-AUC of the configured scorer on a labelled CSV."""
+    result = evaluate_csv(load_scorer(current_app.config), Path(data_path))
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"{result['scorer']} {result['version']} on {result['rows']} rows")
+    click.echo(f"{'label':<16}{'rows':>8}{'pos':>8}{'ROC-AUC':>10}{'PR-AUC':>10}")
+    for lab, m in result["labels"].items():
+        click.echo(f"{lab:<16}{m['rows']:>8}{m['positives']:>8}"
+                   f"{m['roc_auc']:>10.4f}{m['pr_auc']:>10.4f}")
+    click.echo(f"{'mean':<32}{result['mean_roc_auc']:>10.4f}{result['mean_pr_auc']:>10.4f}")
+
+
+@scoring_cli.command("score")
+@click.argument("texts", nargs=-1, required=True)
+@click.option("--explain", is_flag=True, help="Also show the words behind each label.")
+def score_command(texts: tuple[str, ...], explain: bool) -> None:
+    """Score TEXTS with the configured scorer; prints JSON."""
+    scorer = load_scorer(current_app.config)
+    click.echo(json.dumps(score_texts(scorer, texts, explain), indent=2, ensure_ascii=False))
+
+
+@scoring_cli.command("report")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Labelled sources.")
+@click.option("--model-dir", type=click.Path(file_okay=False), help="Model and its card.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--jobs", type=int, default=2, show_default=True, help="Parallel fits.")
+def report_command(data_dir: str | None, model_dir: str | None, seed: int, jobs: int) -> None:
+    """Random-split, leave-one-source-out, bias and span figures -> MODEL_CARD.md."""
+    from .training.report import run_report, write_report
+    from .training.train import TrainConfig
+
+    model = _model_dir(model_dir)
+    report = run_report(_data_dir(data_dir), model, TrainConfig(seed=seed), jobs)
+    write_report(report, model)
+    click.echo(f"wrote {model / 'report.json'} and {model / 'MODEL_CARD.md'}", err=True)
+
+
+@scoring_cli.command("embedding-stage")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Labelled sources.")
+@click.option("--model-dir", type=click.Path(file_okay=False), help="Model and its card.")
+@click.option("--per-source", type=int, default=3000, show_default=True,
+              help="Rows sampled per source to train the head (the holdout: all).")
+@click.option("--bias-rows", type=int, default=2000, show_default=True,
+              help="bias-madlibs sentences sampled for the bias figures.")
+@click.option("--ngram-holdout-model", type=click.Path(exists=True, dir_okay=False),
+              default=None, help="An .npz (W, b) of the n-gram model already trained without "
+              "the holdout (same code and settings), to skip that fit.")
+@click.option("--ship/--no-ship", default=False, show_default=True,
+              help="Write embedding_head.npz/.json (the stage the scorer loads when enabled).")
+def embedding_stage_command(data_dir: str | None, model_dir: str | None, per_source: int,
+                            bias_rows: int, ngram_holdout_model: str | None,
+                            ship: bool) -> None:
+    """Train and evaluate the optional sentence-embedding stage -> MODEL_CARD.md."""
+    from .training import embedding_head
+    from .training.report import update_card
+
+    model = _model_dir(model_dir)
+    result = embedding_head.run(
+        _data_dir(data_dir), model, per_source=per_source, bias_rows=bias_rows, write=ship,
+        ngram_holdout_model=Path(ngram_holdout_model) if ngram_holdout_model else None)
+    (model / "embedding_report.json").write_text(json.dumps(result, indent=1) + "\n",
+                                                 encoding="utf-8")
+    update_card(model / "MODEL_CARD.md", "embedding", embedding_head.render(result))
+    click.echo(f"wrote {model / 'embedding_report.json'} and {model / 'MODEL_CARD.md'}", err=True)
