@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 from service.scoring.batcher import MicroBatcher  # noqa: E402
 from service.scoring.detoxify_backend import DetoxifyScorer  # noqa: E402
 
-COMMENTS = Path("/work/shared/data/toxicity/civil-comments-spans/comments.csv.gz")
+# The labelled data lives beside the project (see ../shared/data/toxicity/README.md).
+COMMENTS = ROOT.parent / "shared" / "data" / "toxicity" / "civil-comments-spans" / "comments.csv.gz"
 CLASSES = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
 
 

@@ -38,6 +38,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         _bool,
         "add the sentence-embedding stage to the embedded model (needs torch; ~35 comments/s per core)",
     ),
+    "TOXICITY_DATA_DIR": (
+        str(PROJECT_ROOT.parent / "shared" / "data" / "toxicity"),
+        str,
+        "labelled comments for `flask scoring train` and `report` (beside the project)",
+    ),
     "DETOXIFY_MODEL": ("original", str, "detoxify model type (original, unbiased, multilingual, ...)"),
     "DETOXIFY_CHECKPOINT": ("", str, "local detoxify checkpoint file (offline); operator-provided only"),
     "DETOXIFY_CONFIG_PATH": ("", str, "local Hugging Face config/tokenizer folder for the checkpoint"),
@@ -111,6 +116,6 @@ def settings_table() -> str:
     """The configuration table of the README, as Markdown."""
     rows = ["| variable | default | meaning |", "| --- | --- | --- |"]
     for name, (default, _parse, help_text) in SETTINGS.items():
-        shown = str(default).replace(str(PROJECT_ROOT), ".")
+        shown = str(default).replace(str(PROJECT_ROOT), ".").replace(str(PROJECT_ROOT.parent), "..")
         rows.append(f"| `{name}` | `{shown}` | {help_text} |")
     return "\n".join(rows)

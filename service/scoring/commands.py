@@ -24,11 +24,10 @@ scoring_cli = AppGroup("scoring", help="Train, evaluate and try the toxicity sco
 
 BATCH = 256
 # shared/ sits beside the repository on developer machines and in CI.
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "toxicity"
 
 
 def _data_dir(option: str | None) -> Path:
-    return Path(option or current_app.config.get("TOXICITY_DATA_DIR") or DEFAULT_DATA_DIR)
+    return Path(option or current_app.config["TOXICITY_DATA_DIR"])
 
 
 def _model_dir(option: str | None) -> Path:
