@@ -18,6 +18,7 @@ import hashlib
 import json
 import math
 import re
+import threading
 import unicodedata
 import zlib
 from collections import Counter
@@ -138,6 +139,18 @@ def _neutral_config(meta: dict) -> tuple[frozenset[str], list[int]]:
     return (terms, cols) if terms and cols else (frozenset(), [])
 
 
+def _one_at_a_time(method):
+    """Serialise calls that use the scorer's word cache (request threads explain while the
+    batcher scores)."""
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
 class EmbeddedScorer:
     """Scores texts with the linear model in models/embedded (weights.npz + meta.json, and
     optionally vocab.npz: the precomputed logit rows of the training vocabulary)."""
@@ -159,6 +172,8 @@ class EmbeddedScorer:
         self._table = np.zeros((1024, len(LABELS)), dtype=np.float64)
         self._shipped = 0  # rows [0, _shipped) come from vocab.npz and are never dropped
         self.stage = None  # optional second stage (embedding_stage.EmbeddingStage)
+        # The word cache grows and is trimmed during calls: one call at a time uses it.
+        self._lock = threading.RLock()
 
     # -- files
 
@@ -261,6 +276,7 @@ class EmbeddedScorer:
 
     # -- Scorer
 
+    @_one_at_a_time
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw logits, shape (len(texts), 6).
 
@@ -334,6 +350,7 @@ class EmbeddedScorer:
 
     # -- Explainer
 
+    @_one_at_a_time
     def explain(self, text: str, top_k: int = 3) -> dict[str, list[Span]]:
         """Per label, the top_k words that raised its logit most (positive contributions only).
 

@@ -283,3 +283,35 @@ def test_embedding_stage_refines_only_the_uncertain_band() -> None:
 def test_embedding_stage_is_off_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("EMBEDDED_EMBEDDING_STAGE", raising=False)
     assert EmbeddedScorer.load(MODEL).stage is None
+
+
+def test_concurrent_calls_give_the_same_answers_as_sequential_ones(tmp_path):
+    """Request threads explain while the batcher scores: the shared word cache must hold."""
+    import threading
+
+    from service.config import PROJECT_ROOT
+    from service.scoring.embedded import EmbeddedScorer
+
+    scorer = EmbeddedScorer.load(PROJECT_ROOT / "models" / "embedded")
+    texts = [f"unseenword{i} you are a stupid idiot number{i} zzq{i * 7}" for i in range(400)]
+    expected = EmbeddedScorer.load(PROJECT_ROOT / "models" / "embedded").score(texts)
+    results: dict[int, list] = {}
+    errors = []
+
+    def work(k):
+        try:
+            part = texts[k::4]
+            results[k] = scorer.score(part)
+            for text in part[:20]:
+                scorer.explain(text)
+        except Exception as error:  # collected and asserted below
+            errors.append(error)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    for k in range(4):
+        assert results[k] == expected[k::4]
