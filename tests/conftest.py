@@ -21,6 +21,14 @@ settings.register_profile("suite", deadline=None, max_examples=200)
 settings.load_profile("suite")
 
 
+def missing(reason: str) -> None:
+    """A tool the suite needs is absent: skipped on a developer's machine, a failure in CI
+    (scripts/test installs and starts everything, so there it means the set-up broke)."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
 def pytest_addoption(parser):
     parser.addoption(
         "--db",

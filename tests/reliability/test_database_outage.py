@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.conftest import missing
+
 from .conftest import comment_body, free_port, migrate, seed
 from .load import PostingClients, check_stored_once_and_whole
 
@@ -60,7 +62,7 @@ class PrivatePostgres:
 @pytest.fixture
 def private_postgres():
     if PG_BIN is None or shutil.which("runuser") is None:
-        pytest.skip("needs PostgreSQL's binaries and runuser")
+        missing("needs PostgreSQL's binaries and runuser")
     server = PrivatePostgres()
     try:
         server.start()

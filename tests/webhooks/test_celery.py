@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 from service.config import PROJECT_ROOT
 from service.db import WebhookDelivery
 from service.extensions import db
+from tests.conftest import missing
 
 pytestmark = pytest.mark.slow
 REDIS = "redis://127.0.0.1:6379"
@@ -34,7 +35,7 @@ def celery_env(db_kind, database_url, tmp_path):
     try:
         redis.Redis.from_url(f"{REDIS}/{database}").ping()
     except redis.RedisError:
-        pytest.skip("Redis is not running on 127.0.0.1:6379")
+        missing("Redis is not running on 127.0.0.1:6379")
     queue = f"webhooks-test-{uuid.uuid4().hex[:8]}"
     env = {
         **os.environ,
