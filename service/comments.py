@@ -23,7 +23,7 @@ from .extensions import db
 from .moderation.policy import CompiledLists, Policy, decide, match_words
 from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
-from .transitions import record_transition
+from .transitions import record_transition, thread_changed
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
 MAX_DEPTH = 5
@@ -170,7 +170,9 @@ def post_comment(
     )
     if scores is not None:
         apply_scores(comment, scores, engine.scorer)
-    record_transition(comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons])
+    record_transition(
+        comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons], count_thread=False
+    )
     body = {
         "id": comment.id,
         "status": comment.status,
@@ -191,6 +193,9 @@ def post_comment(
             )
         )
     try:
+        db.session.flush()
+        if comment.status == "approved":
+            thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
         db.session.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key committed first: answer as it did.

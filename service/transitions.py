@@ -74,8 +74,13 @@ def record_transition(
     reason: str = "",
     note: str = "",
     reasons: list[dict[str, Any]] | None = None,
+    count_thread: bool = True,
 ) -> ModerationEvent:
-    """Move a comment to `to_status` (it may be new: from_status None) and write its trail."""
+    """Move a comment to `to_status` (it may be new: from_status None) and write its trail.
+
+    count_thread=False leaves the article's counters to the caller, who then calls
+    thread_changed as the last statement before committing: that UPDATE locks the article's
+    row until the commit, and every comment on a busy article waits for that lock."""
     from_status = comment.status if comment.id is not None else None
     was_public = from_status == "approved"
     comment.status = to_status
@@ -87,7 +92,7 @@ def record_transition(
     if comment.id is None:
         db.session.add(comment)
         db.session.flush()  # the event needs the comment's id
-    if was_public != is_public:
+    if was_public != is_public and count_thread:
         thread_changed(article, approved_delta=1 if is_public else -1)
     event = ModerationEvent(
         comment_id=comment.id,
