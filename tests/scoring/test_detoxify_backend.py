@@ -245,3 +245,12 @@ def test_a_checkpoint_without_every_label_is_refused(tmp_path):
     built = _build(tmp_path, "five", JIGSAW_CLASSES[:5])
     with pytest.raises(ScorerError, match="no identity_attack class"):
         DetoxifyScorer(checkpoint=built["checkpoint"], huggingface_config_path=built["config_dir"])
+
+
+def test_every_backend_answers_with_the_same_labels(tiny_scorer, embedded_scorer):
+    """A site's policy names labels; it must work whichever backend scores."""
+    texts = ["You are an idiot.", "Lovely weather for the regatta."]
+    embedded = embedded_scorer.score(texts)
+    detoxify_scores = tiny_scorer.score(texts)
+    assert embedded_scorer.labels == tiny_scorer.labels == LABELS
+    assert [set(s) for s in embedded] == [set(s) for s in detoxify_scores] == [set(LABELS)] * 2
