@@ -272,7 +272,9 @@ class EmbeddedScorer:
         if " " in unit:
             return self._pair_row(unit)
         row = self._rows.get(unit)
-        return self._table[row if row is not None else self._add_word(unit)]
+        if row is None:
+            row = self._add_word(unit)  # may grow the table: index it only afterwards
+        return self._table[row]
 
     # -- Scorer
 

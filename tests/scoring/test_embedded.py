@@ -315,3 +315,14 @@ def test_concurrent_calls_give_the_same_answers_as_sequential_ones(tmp_path):
     assert errors == []
     for k in range(4):
         assert results[k] == expected[k::4]
+
+
+def test_explaining_text_full_of_new_words_grows_the_cache_safely():
+    """Explanations add unseen words to the cache one by one; the table grows under them."""
+    from service.config import PROJECT_ROOT
+    from service.scoring.embedded import EmbeddedScorer
+
+    scorer = EmbeddedScorer.load(PROJECT_ROOT / "models" / "embedded")
+    text = " ".join(f"qzx{i}vw" for i in range(3000)) + " you stupid idiot"
+    spans = scorer.explain(text)
+    assert any(text[s.start : s.end] in ("stupid", "idiot") for s in spans["insult"])
