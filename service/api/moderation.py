@@ -64,8 +64,7 @@ def _required_site(slug: str | None) -> Site:
 
 
 def _explainer():
-    scorer = current_app.extensions["scoring"].scorer
-    return scorer if hasattr(scorer, "explain") else None
+    return current_app.extensions["scoring"].explainer
 
 
 def _if_match() -> int | None:

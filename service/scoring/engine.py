@@ -6,17 +6,43 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..observability import SCORER_TIMEOUTS, observe_batch
-from .base import Scorer, ScorerError, Scores
+from .base import Explainer, Scorer, ScorerError, Scores, Span
 from .loader import load_scorer
 
 if TYPE_CHECKING:
     from .batcher import MicroBatcher
 
 log = logging.getLogger(__name__)
+
+
+class ExplanationCache:
+    """The scorer's explanations, remembered per text: moderators load the same queue pages
+    again and again, and explaining 50 comments costs more than the rest of the page."""
+
+    def __init__(self, explainer: Explainer, size: int = 20_000):
+        self._explainer = explainer
+        self._size = size
+        self._entries: OrderedDict[tuple[str, int], dict[str, list[Span]]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def explain(self, text: str, top_k: int = 3) -> dict[str, list[Span]]:
+        key = (text, top_k)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        found = self._explainer.explain(text, top_k=top_k)
+        with self._lock:
+            self._entries[key] = found
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return found
 
 
 class ScoringEngine:
@@ -27,6 +53,7 @@ class ScoringEngine:
         self._ready = threading.Event()
         self._lock = threading.Lock()
         self.load_error: Exception | None = None
+        self._explanations: ExplanationCache | None = None
         if scorer is not None:
             self._start(scorer)
 
@@ -61,6 +88,16 @@ class ScoringEngine:
         # A failure is already logged and kept in load_error (reported by /readyz).
         with contextlib.suppress(Exception):
             self.load()
+
+    @property
+    def explainer(self) -> ExplanationCache | None:
+        """The scorer's explanations (cached), or None for a backend that cannot explain."""
+        scorer = self.scorer
+        if not isinstance(scorer, Explainer):
+            return None
+        if self._explanations is None:
+            self._explanations = ExplanationCache(scorer)
+        return self._explanations
 
     @property
     def ready(self) -> bool:
