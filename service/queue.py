@@ -18,6 +18,7 @@ from .scoring.base import Explainer
 
 QUEUES = ("held", "pending", "reported", "rejected", "approved")
 SORTS = ("oldest", "newest", "toxic", "reported")
+COUNT_CAP = 10_000
 
 
 def queue_filter(queue: str) -> sa.ColumnElement[bool]:
@@ -229,12 +230,20 @@ def comment_detail(
     }
 
 
-def queue_counts(principal: Principal, site: Site | None) -> dict[str, int]:
+def queue_counts(principal: Principal, site: Site | None) -> dict[str, Any]:
+    """Comments per queue, counted up to COUNT_CAP: an exact count of a million approved
+    comments takes half a second and tells a moderator nothing more than "10,000+"."""
     scope = _scope(principal, site)
-    counts = {}
+    counts: dict[str, Any] = {}
+    over_cap = []
     for queue in QUEUES:
-        query = sa.select(sa.func.count()).select_from(Comment).where(queue_filter(queue))
+        inner = sa.select(Comment.id).where(queue_filter(queue))
         if scope is not None:
-            query = query.where(scope)
-        counts[queue] = db.session.scalar(query)
+            inner = inner.where(scope)
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(inner.limit(COUNT_CAP + 1).subquery()))
+        if n > COUNT_CAP:
+            n = COUNT_CAP
+            over_cap.append(queue)
+        counts[queue] = n
+    counts["over_cap"] = over_cap
     return counts

@@ -107,6 +107,11 @@ class QueueCountsSchema(Schema):
     reported = fields.Integer(required=True)
     rejected = fields.Integer(required=True)
     approved = fields.Integer(required=True)
+    over_cap = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "queues holding more than the count shown (counts stop at 10,000)"},
+    )
 
 
 class DecisionSchema(Schema):

@@ -177,7 +177,7 @@
     return api("GET", "/v1/moderation/queues" + qs({ site: state.site })).then(function (res) {
       var list = clear($("queue-list"));
       QUEUES.forEach(function (q) {
-        var count = res.ok ? res.data[q[0]] : "–";
+        var count = res.ok ? res.data[q[0]] + ((res.data.over_cap || []).indexOf(q[0]) >= 0 ? "+" : "") : "–";
         var btn = el("button", { type: "button", class: "queue-btn", "data-queue": q[0], "aria-pressed": q[0] === state.queue ? "true" : "false" }, [
           el("span", { text: q[1] }), el("span", { class: "count count-" + q[0], text: String(count) })
         ]);
