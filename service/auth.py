@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
@@ -149,13 +149,3 @@ def require_role(*roles: str) -> Callable:
 
 def current_principal() -> Principal:
     return g.principal
-
-
-def require_site_access(site_id: int) -> None:
-    if not current_principal().may_act_on(site_id):
-        raise Forbidden("this key belongs to another site")
-
-
-def sites_in_scope(principal: Principal) -> Iterable[int] | None:
-    """None when the key reaches every site."""
-    return None if principal.site_id is None else (principal.site_id,)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import json
 import threading
@@ -17,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .authors import author_standing
+from .cursors import decode_id_cursor, encode_cursor
 from .db import Article, Comment, IdempotencyRecord, Site
 from .errors import ArticleClosed, IdempotencyConflict, NotFound, ValidationFailed
 from .extensions import db
@@ -211,25 +210,6 @@ def post_comment(
 # --- reading the public thread ---------------------------------------------------------
 
 
-def encode_cursor(last_id: int, sort: str) -> str:
-    raw = json.dumps({"after": last_id, "sort": sort}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: str) -> int:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded))
-        after = data["after"]
-        if data["sort"] != sort or not isinstance(after, int):
-            raise ValueError
-    except (ValueError, KeyError, TypeError, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
-        raise ValidationFailed(
-            "cursor", "is not a cursor of this list (sort must not change)", "query"
-        ) from None
-    return after
-
-
 class PageCache:
     """Serialised thread pages by ETag, per process. An ETag names one version of one page, so an
     entry never goes stale: a changed thread has a new ETag. Old entries fall out by age."""
@@ -347,7 +327,7 @@ def list_thread(
         Comment.article_id == article.id, Comment.status == "approved", Comment.depth == 0
     )
     if cursor:
-        after = decode_cursor(cursor, sort)
+        after = decode_id_cursor(cursor, sort)
         query = query.where(Comment.id < after if sort == "newest" else Comment.id > after)
     order = Comment.id.desc() if sort == "newest" else Comment.id.asc()
     roots = list(db.session.execute(query.order_by(order).limit(limit + 1)).scalars())
@@ -380,7 +360,7 @@ def list_thread(
         },
         "total": article.approved_count,
         "comments": [nodes[c.id] for c in roots],
-        "next_cursor": encode_cursor(roots[-1].id, sort) if has_more else None,
+        "next_cursor": encode_cursor([roots[-1].id], sort) if has_more else None,
     }
 
 
@@ -388,7 +368,7 @@ def get_public_comment(site_id: int, comment_id: int) -> dict[str, Any]:
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.site_id != site_id or comment.status != "approved":
         raise NotFound("no approved comment with this id")
-    return _public(comment) | {"replies": []}
+    return _public(comment)
 
 
 # --- late scoring ------------------------------------------------------------------------

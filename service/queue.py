@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 
 import sqlalchemy as sa
 
 from .auth import Principal
 from .comments import author_key
+from .cursors import decode_cursor, encode_cursor
 from .db import Article, Comment, Report, Site
 from .errors import ValidationFailed
 from .extensions import db
@@ -28,23 +26,6 @@ def queue_filter(queue: str) -> sa.ColumnElement[bool]:
     if queue == "held":
         return sa.and_(Comment.status == "held", Comment.reports_open == 0)
     return Comment.status == queue
-
-
-def _encode(values: list[Any], sort: str) -> str:
-    raw = json.dumps({"k": values, "s": sort}, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, sort: str) -> list[Any]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if data["s"] != sort or not isinstance(data["k"], list):
-            raise ValueError
-        return data["k"]
-    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
-        raise ValidationFailed(
-            "cursor", "is not a cursor of this list (sort must not change)", "query"
-        ) from None
 
 
 def _order_and_after(sort: str, after: list[Any] | None):
@@ -101,7 +82,7 @@ def list_queue(
         query = query.where(Comment.created_at >= params["since"])
     if params.get("until"):
         query = query.where(Comment.created_at < params["until"])
-    after = _decode(params["cursor"], sort) if params.get("cursor") else None
+    after = decode_cursor(params["cursor"], sort) if params.get("cursor") else None
     order, condition = _order_and_after(sort, after)
     if condition is not None:
         query = query.where(condition)
@@ -111,7 +92,7 @@ def list_queue(
     rows = rows[:limit]
     return {
         "items": queue_items(rows, explainer),
-        "next_cursor": _encode(_cursor_values(rows[-1], sort), sort) if has_more else None,
+        "next_cursor": encode_cursor(_cursor_values(rows[-1], sort), sort) if has_more else None,
     }
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..auth import Principal
-from ..comments import decode_cursor, encode_cursor
+from ..cursors import decode_id_cursor, encode_cursor
 from ..db import OutboxEvent, Site, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
@@ -125,7 +125,7 @@ def list_deliveries(endpoint: WebhookEndpoint, limit: int, cursor: str | None) -
         .limit(limit + 1)
     )
     if cursor:
-        query = query.where(WebhookDelivery.id < decode_cursor(cursor, "deliveries"))
+        query = query.where(WebhookDelivery.id < decode_id_cursor(cursor, "deliveries"))
     rows = db.session.execute(query).all()
     page = rows[:limit]
     attempts = _attempts_of([row.WebhookDelivery.id for row in page])
@@ -144,7 +144,7 @@ def list_deliveries(endpoint: WebhookEndpoint, limit: int, cursor: str | None) -
         }
         for row in page
     ]
-    next_cursor = encode_cursor(page[-1].WebhookDelivery.id, "deliveries") if len(rows) > limit else None
+    next_cursor = encode_cursor([page[-1].WebhookDelivery.id], "deliveries") if len(rows) > limit else None
     return {"deliveries": items, "next_cursor": next_cursor}
 
 
