@@ -136,6 +136,12 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--only", choices=["get", "post"], help="run one of the two loads")
+    parser.add_argument(
+        "--embedded-webhooks",
+        action="store_true",
+        help="deliver webhooks from the API workers (the no-broker default) instead of elsewhere",
+    )
     args = parser.parse_args()
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
@@ -150,6 +156,9 @@ def main() -> None:
         "RATELIMIT_ENABLED": "false",
         "SECRET_KEY": "bench",
         "LOG_LEVEL": "WARNING",
+        # In production webhooks go out from Celery workers (bench/webhooks.py measures them);
+        # here the API is measured alone unless asked.
+        "WEBHOOK_EMBEDDED_WORKER": "true" if args.embedded_webhooks else "false",
     }
     server = subprocess.Popen(
         [
@@ -173,22 +182,33 @@ def main() -> None:
         wait_ready(base)
         headers = {"Authorization": f"Bearer {key}", "Origin": ORIGIN}
         results = {}
-        results["GET comments (50)"] = run_wrk(
-            f"{base}/v1/articles/bench-article/comments?limit=50", args.seconds, args.connections, headers
-        )
-        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-            script.write(POST_SCRIPT % {"key": key, "origin": ORIGIN})
-        results["POST comment"] = run_wrk(
-            f"{base}/v1/comments", args.seconds, args.connections, {}, script.name
-        )
-        os.unlink(script.name)
+        if args.only != "post":
+            results["GET comments (50)"] = run_wrk(
+                f"{base}/v1/articles/bench-article/comments?limit=50", args.seconds, args.connections, headers
+            )
+        if args.only != "get":
+            results["POST comment"] = run_post(base, key, args)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+    report(args, results)
 
+
+def run_post(base: str, key: str, args) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(POST_SCRIPT % {"key": key, "origin": ORIGIN})
+    try:
+        return run_wrk(f"{base}/v1/comments", args.seconds, args.connections, {}, script.name)
+    finally:
+        os.unlink(script.name)
+
+
+def report(args, results: dict) -> None:
+    webhooks = "delivered by the API workers" if args.embedded_webhooks else "delivered elsewhere"
     print(
         f"\nAPI benchmark: gunicorn {args.workers} workers x {args.threads} threads, PostgreSQL, "
-        f"wrk {args.connections} connections x {args.seconds}s, {os.cpu_count()} cores\n"
+        f"wrk {args.connections} connections x {args.seconds}s, {os.cpu_count()} cores, "
+        f"webhooks {webhooks}\n"
     )
     print(f"{'request':<20} {'req/s':>8} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
     for name, r in results.items():

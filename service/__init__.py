@@ -19,9 +19,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from . import observability
     from .api import register_blueprints
-    from .auth import KeyCache
+    from .articles import article_cache, thread_state_cache
+    from .auth import key_cache
     from .cli import register_commands
-    from .comments import ArticleCache, PageCache
+    from .comments import PageCache
     from .config import load_settings
     from .errors import (
         ServiceError,
@@ -33,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .extensions import db, limiter, migrate
     from .openapi import ProblemApi
     from .scoring.engine import ScoringEngine
+    from .sites import site_cache
 
     settings = load_settings(config)
     app = Flask(__name__, instance_relative_config=True)
@@ -83,9 +85,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_error_handler(RecursionError, handle_recursion_error)
     app.register_error_handler(Exception, handle_unexpected)
 
-    app.extensions["key_cache"] = KeyCache()
+    # Per-process caches of what every public request reads (see service/caches.py).
+    app.extensions["key_cache"] = key_cache()
+    app.extensions["sites"] = site_cache()
+    app.extensions["articles"] = article_cache(settings["THREAD_CACHE_SECONDS"])
+    app.extensions["thread_states"] = thread_state_cache(settings["THREAD_CACHE_SECONDS"])
     app.extensions["thread_pages"] = PageCache()
-    app.extensions["thread_articles"] = ArticleCache(settings["THREAD_CACHE_SECONDS"])
     engine = ScoringEngine(settings, scorer=settings.get("SCORER_INSTANCE"))
     app.extensions["scoring"] = engine
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
@@ -13,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app, g, request
 
+from .caches import SETTINGS_CACHE_SECONDS, TTLCache
 from .db import ApiKey, Site
 from .errors import Forbidden, Unauthorized
 from .extensions import db
@@ -22,8 +22,6 @@ from .extensions import db
 KEY_PREFIXES = {"embed": "pk_", "moderator": "sk_mod_", "admin": "sk_admin_"}
 # Admin keys may do what moderator keys may.
 ROLE_GRANTS = {"embed": {"embed"}, "moderator": {"moderator"}, "admin": {"moderator", "admin"}}
-# How long a process trusts its cached view of a key; a revoked key stops working within this.
-KEY_CACHE_SECONDS = 10.0
 
 
 def hash_key(key: str) -> str:
@@ -68,26 +66,9 @@ def create_key(role: str, site: Site | None, name: str = "") -> tuple[ApiKey, st
     return key, secret
 
 
-class KeyCache:
-    """A short-lived per-process cache of key lookups: the hot public GET path skips a query."""
-
-    def __init__(self, ttl: float = KEY_CACHE_SECONDS):
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
-
-    def get(self, key_hash: str, load: Callable[[str], Principal | None]) -> Principal | None:
-        now = time.monotonic()
-        hit = self._entries.get(key_hash)
-        if hit and hit[0] > now:
-            return hit[1]
-        principal = load(key_hash)
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[key_hash] = (now + self.ttl, principal)
-        return principal
-
-    def clear(self) -> None:
-        self._entries.clear()
+def key_cache() -> TTLCache[Principal]:
+    """Key lookups kept per process: the hot public paths skip a query."""
+    return TTLCache(SETTINGS_CACHE_SECONDS, max_entries=10_000)
 
 
 def _load_principal(key_hash: str) -> Principal | None:
@@ -106,8 +87,8 @@ def authenticate() -> Principal:
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
         raise Unauthorized("send the key as 'Authorization: Bearer <key>'")
-    cache: KeyCache = current_app.extensions["key_cache"]
-    principal = cache.get(hash_key(key.strip()), _load_principal)
+    key_hash = hash_key(key.strip())
+    principal = current_app.extensions["key_cache"].get(key_hash, lambda: _load_principal(key_hash))
     if principal is None:
         raise Unauthorized("the key is unknown or revoked")
     return principal

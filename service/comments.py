@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,14 +13,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .articles import ArticleSnapshot, ThreadState, article_for_comment
 from .authors import author_standing
 from .cursors import decode_id_cursor, encode_cursor
-from .db import Article, Comment, IdempotencyRecord, Site
+from .db import Article, Comment, IdempotencyRecord
 from .errors import ArticleClosed, IdempotencyConflict, NotFound, ValidationFailed
 from .extensions import db
-from .moderation.policy import CompiledLists, Policy, decide, match_words
+from .moderation.policy import Policy, decide, match_words
 from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
+from .sites import site_settings
 from .transitions import record_transition, thread_changed
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
@@ -43,34 +44,7 @@ def request_fingerprint(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def get_site(site_id: int) -> Site:
-    site = db.session.get(Site, site_id)
-    if site is None:
-        raise NotFound("the site of this key no longer exists")
-    return site
-
-
-def find_article(site_id: int, external_id: str) -> Article | None:
-    return db.session.execute(
-        sa.select(Article).where(Article.site_id == site_id, Article.external_id == external_id)
-    ).scalar_one_or_none()
-
-
-def _get_or_create_article(site_id: int, ref: dict[str, str]) -> Article:
-    article = find_article(site_id, ref["id"])
-    if article is not None:
-        return article
-    try:
-        with db.session.begin_nested():
-            article = Article(site_id=site_id, external_id=ref["id"], url=ref["url"], title=ref["title"])
-            db.session.add(article)
-    except IntegrityError:  # another request created it first
-        article = find_article(site_id, ref["id"])
-        assert article is not None
-    return article
-
-
-def _check_parent(article: Article, parent_id: int) -> Comment:
+def _check_parent(article: ArticleSnapshot, parent_id: int) -> Comment:
     parent = db.session.get(Comment, parent_id)
     if parent is None or parent.article_id != article.id or parent.status != "approved":
         raise ValidationFailed("parent_id", "must be an approved comment of the same article")
@@ -90,7 +64,7 @@ def _decide(
     scores: Scores | None,
     policy: Policy,
     matches: tuple[list, list],
-    article: Article,
+    article: Article | ArticleSnapshot,
     author: str | None,
 ):
     """The policy's decision for a comment, with its article's and author's standing."""
@@ -142,19 +116,18 @@ def post_comment(
         if replay:
             return replay
 
-    site = get_site(site_id)
-    article = _get_or_create_article(site_id, data["article"])
+    site = site_settings(site_id)
+    article = article_for_comment(site_id, data["article"])
     if article.closed:
         raise ArticleClosed("this article no longer takes comments")
     parent = _check_parent(article, data["parent_id"]) if data.get("parent_id") else None
 
-    policy = Policy.from_dict(site.policy)
     author = data["author"]
     key = author_key(author.get("user_id"), author.get("email"))
-    banned, suspect = match_words(data["text"], CompiledLists.from_policy(policy))
+    banned, suspect = match_words(data["text"], site.lists)
     # A banned word rejects whatever the model says, so the model is not asked.
     scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
-    decision = _decide(scores, policy, (banned, suspect), article, key)
+    decision = _decide(scores, site.policy, (banned, suspect), article, key)
     comment = Comment(
         site_id=site_id,
         article_id=article.id,
@@ -233,69 +206,12 @@ class PageCache:
                 self._pages.popitem(last=False)
 
 
-@dataclass(frozen=True)
-class ArticleSnapshot:
-    """What the public thread needs of an article, detached from the session so it can be cached."""
-
-    id: int
-    site_id: int
-    external_id: str
-    url: str
-    title: str
-    closed: bool
-    approved_count: int
-    thread_version: int
-    created_at: datetime
-
-
-class ArticleCache:
-    """Articles of the public GET, kept for a second per process: the hot path then needs no query.
-    Writes in this process drop their entries at commit; other processes see changes within `ttl`."""
-
-    def __init__(self, ttl: float):
-        self.ttl = ttl
-        self._entries: dict[tuple[int, str], tuple[float, ArticleSnapshot | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, site_id: int, external_id: str) -> ArticleSnapshot | None:
-        key = (site_id, external_id)
-        now = time.monotonic()
-        hit = self._entries.get(key)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        article = find_article(site_id, external_id)
-        snapshot = None
-        if article is not None:
-            snapshot = ArticleSnapshot(
-                article.id,
-                article.site_id,
-                article.external_id,
-                article.url,
-                article.title,
-                article.closed,
-                article.approved_count,
-                article.thread_version,
-                article.created_at,
-            )
-        if self.ttl > 0:
-            with self._lock:
-                if len(self._entries) > 50_000:
-                    self._entries.clear()
-                self._entries[key] = (now + self.ttl, snapshot)
-        return snapshot
-
-    def invalidate(self, keys) -> None:
-        with self._lock:
-            for key in keys:
-                self._entries.pop(key, None)
-
-
-def thread_etag(article: Article | ArticleSnapshot | None, query: dict[str, Any]) -> str:
+def thread_etag(article: ArticleSnapshot | None, state: ThreadState | None, query: dict[str, Any]) -> str:
     """Changes whenever the public thread (or the page asked for) changes."""
     # created_at tells apart rows that reuse an id (a restored or re-created database).
     version = (
-        f"{article.id}:{article.created_at.timestamp()}:{article.thread_version}:{int(article.closed)}"
-        if article
+        f"{article.id}:{article.created_at.timestamp()}:{state.version}:{int(article.closed)}"
+        if article and state
         else "none"
     )
     key = f"{version}|{query.get('sort')}|{query.get('limit')}|{query.get('cursor')}"
@@ -314,14 +230,15 @@ def _public(comment: Comment) -> dict[str, Any]:
 
 
 def list_thread(
-    article: Article | ArticleSnapshot | None,
+    article: ArticleSnapshot | None,
+    state: ThreadState | None,
     *,
     sort: str = "newest",
     limit: int = 20,
     cursor: str | None = None,
 ) -> dict[str, Any]:
     """A page of approved top-level comments, newest or oldest first, each with its approved replies."""
-    if article is None:
+    if article is None or state is None:
         return {"article": None, "total": 0, "comments": [], "next_cursor": None}
     query = sa.select(Comment).where(
         Comment.article_id == article.id, Comment.status == "approved", Comment.depth == 0
@@ -358,7 +275,7 @@ def list_thread(
             "url": article.url,
             "closed": article.closed,
         },
-        "total": article.approved_count,
+        "total": state.approved_count,
         "comments": [nodes[c.id] for c in roots],
         "next_cursor": encode_cursor([roots[-1].id], sort) if has_more else None,
     }
@@ -394,14 +311,12 @@ def score_pending(
         if not batch:
             break
         all_scores = scorer.score([c.text for c in batch])
-        sites: dict[int, tuple[Policy, CompiledLists]] = {}
         for comment, scores in zip(batch, all_scores, strict=True):
-            if comment.site_id not in sites:
-                policy = Policy.from_dict(get_site(comment.site_id).policy)
-                sites[comment.site_id] = (policy, CompiledLists.from_policy(policy))
-            policy, lists = sites[comment.site_id]
+            site = site_settings(comment.site_id)
             article = comment.article
-            decision = _decide(scores, policy, match_words(comment.text, lists), article, comment.author_key)
+            decision = _decide(
+                scores, site.policy, match_words(comment.text, site.lists), article, comment.author_key
+            )
             apply_scores(comment, scores, scorer)
             record_transition(
                 comment,

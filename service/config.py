@@ -61,7 +61,8 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "THREAD_CACHE_SECONDS": (
         1.0,
         _float,
-        "how long a process serves an article's public thread from memory (its own writes show at once)",
+        "how long a process keeps an article in memory for posting and the public thread"
+        " (its own writes show at once; another process's within this)",
     ),
     "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
     "RATELIMIT_STORAGE_URI": (

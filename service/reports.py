@@ -12,7 +12,7 @@ from .db import Comment, Report, Site
 from .errors import Conflict, NotFound
 from .extensions import db
 from .moderation.policy import Policy
-from .transitions import comment_payload, emit, record_transition
+from .transitions import comment_payload, emit, outbox_row, record_transition
 
 REPORT_REASONS = ("spam", "abuse", "off-topic", "other")
 
@@ -48,7 +48,7 @@ def file_report(site_id: int, comment_id: int, data: dict[str, Any], reporter: s
     comment.report_count += 1
     comment.reports_open += 1
     policy = Policy.from_dict(db.session.get(Site, site_id).policy)
-    emit(site_id, "comment.reported", comment_payload(comment, comment.article), comment.id)
+    emit(outbox_row(site_id, "comment.reported", comment_payload(comment, comment.article), comment.id))
     if comment.reports_open >= policy.report_threshold:
         record_transition(
             comment,

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from .auth import Principal, create_key
+from .caches import SETTINGS_CACHE_SECONDS, TTLCache
 from .db import ApiKey, Article, Site, utcnow
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .extensions import db
-from .moderation.policy import Policy
-from .transitions import thread_changed
+from .moderation.policy import CompiledLists, Policy
+from .transitions import article_changed, thread_changed
 
 
 def full_policy(stored: dict[str, Any] | None) -> dict[str, Any]:
@@ -28,6 +31,36 @@ def site_view(site: Site) -> dict[str, Any]:
         "policy": full_policy(site.policy),
         "created_at": site.created_at,
     }
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """What posting a comment needs of its site, with the word lists compiled once."""
+
+    id: int
+    policy: Policy
+    lists: CompiledLists
+
+
+def site_cache() -> TTLCache[SiteSettings]:
+    return TTLCache(SETTINGS_CACHE_SECONDS, max_entries=10_000)
+
+
+def site_settings(site_id: int) -> SiteSettings:
+    """The site's settings from this process's cache (a change elsewhere applies within
+    SETTINGS_CACHE_SECONDS; this process's own changes at once)."""
+    settings = current_app.extensions["sites"].get(site_id, lambda: _load_settings(site_id))
+    if settings is None:
+        raise NotFound("the site of this key no longer exists")
+    return settings
+
+
+def _load_settings(site_id: int) -> SiteSettings | None:
+    stored = db.session.execute(sa.select(Site.policy).where(Site.id == site_id)).first()
+    if stored is None:
+        return None
+    policy = Policy.from_dict(stored.policy)
+    return SiteSettings(site_id, policy, CompiledLists.from_policy(policy))
 
 
 def site_by_slug(slug: str, principal: Principal | None = None) -> Site:
@@ -64,6 +97,7 @@ def update_site(site: Site, data: dict[str, Any]) -> Site:
         policy.update(data["policy"])
         site.policy = policy
     db.session.commit()
+    current_app.extensions["sites"].invalidate([site.id])
     return site
 
 
@@ -132,5 +166,6 @@ def update_article(site: Site, external_id: str, data: dict[str, Any]) -> Articl
             setattr(article, field, data[field])
     if changed_public or "title" in data:
         thread_changed(article)
+    article_changed(site.id, external_id)
     db.session.commit()
     return article

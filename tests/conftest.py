@@ -173,12 +173,10 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
                 clean_database, embedded_scorer, {}, tmp_path / "instance"
             )
         app.instance_path = str(tmp_path / "instance")
-    app.extensions["key_cache"].clear()
     # A shared app outlives each test's rows: its caches must not.
+    for cache in ("key_cache", "sites", "articles", "thread_states"):
+        app.extensions[cache].clear()
     app.extensions["thread_pages"] = type(app.extensions["thread_pages"])()
-    app.extensions["thread_articles"] = type(app.extensions["thread_articles"])(
-        app.config["THREAD_CACHE_SECONDS"]
-    )
     with app.app_context():
         limiter.reset()
     yield app

@@ -10,6 +10,7 @@ from flask_smorest import Blueprint
 
 from .. import comments as workflow
 from .. import reports
+from ..articles import cached_article, thread_state
 from ..auth import current_principal
 from ..errors import ValidationFailed
 from ..extensions import limiter
@@ -93,8 +94,9 @@ class Thread(MethodView):
     @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
     def get(self, query, article_id):
         """List an article's approved comments, threaded, a page of top-level comments at a time"""
-        article = current_app.extensions["thread_articles"].get(current_principal().site_id, article_id)
-        etag = workflow.thread_etag(article, query)
+        article = cached_article(current_principal().site_id, article_id)
+        state = thread_state(article) if article else None
+        etag = workflow.thread_etag(article, state, query)
         headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
         if request.if_none_match.contains(etag):
             return current_app.response_class(status=304, headers=headers)
@@ -102,7 +104,7 @@ class Thread(MethodView):
         pages: workflow.PageCache = current_app.extensions["thread_pages"]
         page = pages.get(etag)
         if page is None:
-            page = json.dumps(ThreadSchema().dump(workflow.list_thread(article, **query))).encode()
+            page = json.dumps(ThreadSchema().dump(workflow.list_thread(article, state, **query))).encode()
             pages.put(etag, page)
         return current_app.response_class(page, mimetype="application/json", headers=headers)
 

@@ -215,7 +215,8 @@ def test_shipped_vocabulary_gives_the_same_logits_as_a_cold_cache(tmp_path: Path
         w, b = npz["weights"].copy(), npz["bias"].copy()
     meta = json.loads((MODEL / "meta.json").read_text())
     cold = EmbeddedScorer(w, b, "cold", meta)
-    assert np.array_equal(warm.logits(texts), cold.logits(texts))
+    # Features may be summed in another order (float rounding), never to other values.
+    assert np.abs(warm.logits(texts) - cold.logits(texts)).max() < 1e-12
     for text in texts:
         assert warm.logits([text])[0] == pytest.approx(cold.logits([text])[0], abs=1e-12)
 

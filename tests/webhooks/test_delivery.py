@@ -105,13 +105,12 @@ def test_a_receiver_down_for_hours_gets_every_event(
 
 
 def test_a_rolled_back_transaction_emits_nothing(app, factory, embed_key, receiver, make_endpoint, deliver):
-    from service.transitions import emit
+    from service.transitions import emit, outbox_row
 
     make_endpoint(receiver.url)
     site_id = factory.site("second")
     with app.app_context():
-        emit(site_id, "comment.created", {"id": 1})
-        db.session.flush()
+        emit(outbox_row(site_id, "comment.created", {"id": 1}))
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)) == 0
     # A comment refused by validation writes nothing either.
