@@ -16,14 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
 from .authors import author_standing
 from .cursors import decode_id_cursor, encode_cursor
-from .db import Article, Comment, IdempotencyRecord
+from .db import Article, Comment, IdempotencyRecord, utcnow
 from .errors import ArticleClosed, IdempotencyConflict, NotFound, ValidationFailed
 from .extensions import db
 from .moderation.policy import Policy, decide, match_words
 from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
 from .sites import site_settings
-from .transitions import record_transition, thread_changed
+from .transitions import insert_comment, record_transition, thread_changed
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
 MAX_DEPTH = 5
@@ -53,11 +53,22 @@ def _check_parent(article: ArticleSnapshot, parent_id: int) -> Comment:
     return parent
 
 
+def score_columns(scores: Scores | None, scorer: Scorer) -> dict[str, Any]:
+    """A comment's score columns, with the model that gave them (none for an unscored comment)."""
+    if scores is None:
+        return {"scores": None, "max_score": -1.0, "model_name": None, "model_version": None}
+    stored = {label: float(value) for label, value in scores.items()}
+    return {
+        "scores": stored,
+        "max_score": max(stored.values(), default=-1.0),
+        "model_name": scorer.name,
+        "model_version": scorer.version,
+    }
+
+
 def apply_scores(comment: Comment, scores: Scores, scorer: Scorer) -> None:
-    """Store scores with the model that gave them."""
-    comment.scores = {label: float(value) for label, value in scores.items()}
-    comment.max_score = max(comment.scores.values(), default=-1.0)
-    comment.model_name, comment.model_version = scorer.name, scorer.version
+    for column, value in score_columns(scores, scorer).items():
+        setattr(comment, column, value)
 
 
 def _decide(
@@ -84,6 +95,23 @@ class PostResult:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
+
+
+def remember_answer(site_id: int, key: str, fingerprint: str, status_code: int, body: dict[str, Any]) -> None:
+    """Keep the answer to a request with an Idempotency-Key; a concurrent twin fails on the
+    unique (site, key) and replays it."""
+    response = {**body, "created_at": body["created_at"].isoformat()}
+    db.session.connection().execute(
+        sa.insert(IdempotencyRecord.__table__),
+        {
+            "site_id": site_id,
+            "key": key,
+            "request_hash": fingerprint,
+            "status_code": status_code,
+            "response": response,
+            "created_at": utcnow(),
+        },
+    )
 
 
 def _replay(site_id: int, key: str, fingerprint: str) -> PostResult | None:
@@ -128,44 +156,33 @@ def post_comment(
     # A banned word rejects whatever the model says, so the model is not asked.
     scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
     decision = _decide(scores, site.policy, (banned, suspect), article, key)
-    comment = Comment(
-        site_id=site_id,
-        article_id=article.id,
-        parent_id=parent.id if parent else None,
-        root_id=(parent.root_id or parent.id) if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        author_name=author["name"],
-        author_email=author.get("email"),
-        author_user_id=author.get("user_id"),
-        author_key=key,
-        text=data["text"],
-    )
-    if scores is not None:
-        apply_scores(comment, scores, engine.scorer)
-    record_transition(
-        comment, article, decision.status, reasons=[r.to_dict() for r in decision.reasons], count_thread=False
-    )
-    body = {
-        "id": comment.id,
-        "status": comment.status,
-        "published": comment.status == "approved",
-        "article_id": article.external_id,
-        "parent_id": comment.parent_id,
-        "created_at": comment.created_at,
+    values = {
+        "site_id": site_id,
+        "article_id": article.id,
+        "parent_id": parent.id if parent else None,
+        "root_id": (parent.root_id or parent.id) if parent else None,
+        "depth": parent.depth + 1 if parent else 0,
+        "author_name": author["name"],
+        "author_email": author.get("email"),
+        "author_user_id": author.get("user_id"),
+        "author_key": key,
+        "text": data["text"],
+        "status": decision.status,
+        "reasons": [r.to_dict() for r in decision.reasons],
+        **score_columns(scores, engine.scorer),
     }
-    result = PostResult(201, body)
-    if idempotency_key:
-        db.session.add(
-            IdempotencyRecord(
-                site_id=site_id,
-                key=idempotency_key,
-                request_hash=fingerprint,
-                status_code=201,
-                response={**body, "created_at": comment.created_at.isoformat()},
-            )
-        )
     try:
-        db.session.flush()
+        comment = insert_comment(values, article)
+        body = {
+            "id": comment.id,
+            "status": comment.status,
+            "published": comment.status == "approved",
+            "article_id": article.external_id,
+            "parent_id": comment.parent_id,
+            "created_at": comment.created_at,
+        }
+        if idempotency_key:
+            remember_answer(site_id, idempotency_key, fingerprint, 201, body)
         if comment.status == "approved":
             thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
         db.session.commit()
@@ -177,7 +194,7 @@ def post_comment(
             if replay:
                 return replay
         raise
-    return result
+    return PostResult(201, body)
 
 
 # --- reading the public thread ---------------------------------------------------------

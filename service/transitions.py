@@ -4,7 +4,9 @@ and the article's public counters kept true, all in the caller's transaction."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -25,7 +27,7 @@ CHANGED_ARTICLES = "changed_articles"
 CHANGED_THREADS = "changed_threads"
 
 
-def comment_payload(comment: Comment, article: Article | ArticleSnapshot) -> dict[str, Any]:
+def comment_payload(comment: CommentFacts, article: Article | ArticleSnapshot) -> dict[str, Any]:
     """The webhook payload of a comment: what an editor needs, never the author's e-mail."""
     return {
         "id": comment.id,
@@ -55,28 +57,50 @@ def outbox_row(
 
 
 def emit(*rows: dict[str, Any]) -> None:
-    """Queue webhook events (outbox_row) in the current transaction: they exist only if it commits.
-    A plain INSERT, not the ORM's unit of work: this runs on every comment posted."""
-    db.session.execute(sa.insert(OutboxEvent.__table__), list(rows))
+    """Queue webhook events (outbox_row) in the current transaction: they exist only if it commits."""
+    _execute(_INSERT_OUTBOX, list(rows))
 
 
 def thread_changed(article: Article | ArticleSnapshot, approved_delta: int = 0) -> None:
     """The public thread of an article changed: count it in the database itself (an UPDATE
     ... SET n = n + 1, so concurrent writers lose nothing) and let the caches know on commit."""
-    db.session.execute(
-        sa.update(Article)
-        .where(Article.id == article.id)
-        .values(
-            approved_count=Article.approved_count + approved_delta,
-            thread_version=Article.thread_version + 1,
-        )
-    )
+    _execute(_COUNT_THREAD, {"article": article.id, "delta": approved_delta})
     db.session.info.setdefault(CHANGED_THREADS, set()).add(article.id)
 
 
 def article_changed(site_id: int, external_id: str) -> None:
     """This transaction changed (or created) the article: drop its cached copy when it commits."""
     db.session.info.setdefault(CHANGED_ARTICLES, set()).add((site_id, external_id))
+
+
+class CommentFacts(Protocol):
+    """What a comment's trail records: a Comment row, or a new comment's values (insert_comment)."""
+
+    id: int
+    site_id: int
+    status: str
+    parent_id: int | None
+    author_name: str
+    text: str
+    reasons: list[dict[str, Any]]
+    scores: dict[str, float] | None
+    model_name: str | None
+    model_version: str | None
+    report_count: int
+    created_at: datetime
+    updated_at: datetime | None
+
+
+def insert_comment(values: dict[str, Any], article: Article | ArticleSnapshot) -> CommentFacts:
+    """Store a new comment (values: its columns, status and reasons included) with its trail: a
+    moderation event and the comment.created and decision outbox events. The caller counts the
+    thread with thread_changed, last before committing: that UPDATE holds the article's row lock."""
+    now = utcnow()
+    row = {"report_count": 0, "reports_open": 0, "version": 1, **values, "created_at": now, "updated_at": now}
+    row["id"] = _execute(_INSERT_COMMENT, row).scalar_one()
+    comment = SimpleNamespace(**row)
+    _write_trail(comment, article, None, actor=SYSTEM, reason="", note="")
+    return comment
 
 
 def record_transition(
@@ -88,41 +112,45 @@ def record_transition(
     reason: str = "",
     note: str = "",
     reasons: list[dict[str, Any]] | None = None,
-    count_thread: bool = True,
 ) -> None:
-    """Move a comment to `to_status` (it may be new: from_status None) and write its trail.
-
-    count_thread=False leaves the article's counters to the caller, who then calls
-    thread_changed as the last statement before committing: that UPDATE locks the article's
-    row until the commit, and every comment on a busy article waits for that lock."""
-    from_status = comment.status if comment.id is not None else None
-    was_public = from_status == "approved"
+    """Move a stored comment to `to_status` and write its trail (in the caller's transaction)."""
+    from_status = comment.status
     comment.status = to_status
     if reasons is not None:
         comment.reasons = reasons
-    if comment.id is not None:
-        comment.updated_at = utcnow()
-    is_public = to_status == "approved"
-    if comment.id is None:
-        db.session.add(comment)
-        db.session.flush()  # the event needs the comment's id
-    if was_public != is_public and count_thread:
-        thread_changed(article, approved_delta=1 if is_public else -1)
-    db.session.execute(
-        sa.insert(ModerationEvent.__table__).values(
-            comment_id=comment.id,
-            site_id=comment.site_id,
-            actor=actor,
-            from_status=from_status,
-            to_status=to_status,
-            reason=reason,
-            note=note,
-            reasons=comment.reasons or [],
-            scores=comment.scores,
-            model_name=comment.model_name,
-            model_version=comment.model_version,
-            created_at=utcnow(),
-        )
+    comment.updated_at = utcnow()
+    if (from_status == "approved") != (to_status == "approved"):
+        thread_changed(article, approved_delta=1 if to_status == "approved" else -1)
+    _write_trail(comment, article, from_status, actor=actor, reason=reason, note=note)
+
+
+def _write_trail(
+    comment: CommentFacts,
+    article: Article | ArticleSnapshot,
+    from_status: str | None,
+    *,
+    actor: str,
+    reason: str,
+    note: str,
+) -> None:
+    """One immutable moderation event and the webhook events of a transition."""
+    to_status = comment.status
+    _execute(
+        _INSERT_EVENT,
+        {
+            "comment_id": comment.id,
+            "site_id": comment.site_id,
+            "actor": actor,
+            "from_status": from_status,
+            "to_status": to_status,
+            "reason": reason,
+            "note": note,
+            "reasons": comment.reasons or [],
+            "scores": comment.scores,
+            "model_name": comment.model_name,
+            "model_version": comment.model_version,
+            "created_at": utcnow(),
+        },
     )
     count_decision(to_status, actor, comment.reasons)
     payload = comment_payload(comment, article)
@@ -133,6 +161,31 @@ def record_transition(
         events.append(outbox_row(comment.site_id, f"comment.{to_status}", payload, comment.id))
     if events:
         emit(*events)
+
+
+# Every comment runs these, so they are built once and run on the session's connection as plain
+# SQL: building, hashing and ORM bookkeeping cost more than the statements themselves.
+_comments, _events, _outbox, _articles = (
+    Comment.__table__,
+    ModerationEvent.__table__,
+    OutboxEvent.__table__,
+    Article.__table__,
+)
+_INSERT_COMMENT = sa.insert(_comments).returning(_comments.c.id)
+_INSERT_EVENT = sa.insert(_events)
+_INSERT_OUTBOX = sa.insert(_outbox)
+_COUNT_THREAD = (
+    sa.update(_articles)
+    .where(_articles.c.id == sa.bindparam("article"))
+    .values(
+        approved_count=_articles.c.approved_count + sa.bindparam("delta"),
+        thread_version=_articles.c.thread_version + 1,
+    )
+)
+
+
+def _execute(statement, parameters):
+    return db.session.connection().execute(statement, parameters)
 
 
 @event.listens_for(Session, "after_commit")
