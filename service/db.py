@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
+from .scoring.base import LABELS
 
 JSONType = sa.JSON().with_variant(JSONB(), "postgresql")
 
@@ -101,7 +102,35 @@ class Comment(db.Model):
         sa.Index("ix_comments_author", "site_id", "author_key", "status"),
         # Queue sorts: most toxic first, most reported first.
         sa.Index("ix_comments_toxic", "site_id", "status", "max_score", "id"),
-        sa.Index("ix_comments_reported", "site_id", "reports_open", "id"),
+        # The reported queue (about 1% of comments), oldest or most reported first.
+        sa.Index(
+            "ix_comments_reported",
+            "site_id",
+            "id",
+            postgresql_where=sa.text("reports_open > 0"),
+            sqlite_where=sa.text("reports_open > 0"),
+        ),
+        sa.Index(
+            "ix_comments_most_reported",
+            "site_id",
+            "report_count",
+            "id",
+            postgresql_where=sa.text("reports_open > 0"),
+            sqlite_where=sa.text("reports_open > 0"),
+        ),
+        # The held queue filtered by a label's score ("insult at least 0.9"): one small index per
+        # label over held comments only, on PostgreSQL (SQLite scans; see queue.label_score).
+        *(
+            sa.Index(
+                f"ix_comments_held_{label}",
+                "site_id",
+                sa.text(f"((scores ->> '{label}'::text)::double precision)"),
+                "id",
+                postgresql_where=sa.text("status = 'held'"),
+                info={"postgresql_only": True},
+            ).ddl_if(dialect="postgresql")
+            for label in LABELS
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from ..auth import require_role
@@ -20,6 +24,20 @@ def authorized(blp: Blueprint, *roles: str) -> Callable:
         return blp.doc(security=[{"apiKey": []}])(view)
 
     return decorator
+
+
+def _isoformat(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()  # as marshmallow's DateTime dumps it
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """Serialise a hot read path's answer directly. Its dict already has the documented shape,
+    so the schema's dump would only copy it, at ~0.2 ms an item (tests/api/test_fast_json.py
+    keeps the two equal)."""
+    body = json.dumps(data, default=_isoformat, ensure_ascii=False).encode()
+    return current_app.response_class(body, status=status, headers=headers, mimetype="application/json")
 
 
 def register_blueprints(api) -> None:

@@ -35,7 +35,7 @@ from ..schemas.moderation import (
     StatsSchema,
 )
 from ..sites import list_sites, site_by_slug
-from . import authorized
+from . import authorized, json_response
 
 blp = Blueprint(
     "moderation", __name__, url_prefix="/v1/moderation", description="Moderators' queues and decisions"
@@ -54,6 +54,13 @@ def _site(slug: str | None) -> Site | None:
     if principal.site_id is not None:
         return db.session.get(Site, principal.site_id)
     return None
+
+
+def _site_id(slug: str | None) -> int | None:
+    """Like _site, without a query when the key's own site is meant."""
+    if slug:
+        return site_by_slug(slug, current_principal()).id
+    return current_principal().site_id
 
 
 def _required_site(slug: str | None) -> Site:
@@ -78,8 +85,8 @@ def _if_match() -> int | None:
     return int(value)
 
 
-def _detail(comment):
-    return queue.queue_items([comment], _explainer())[0]
+def _detail(comment, headers: dict[str, str] | None = None):
+    return json_response(queue.queue_items([comment], _explainer())[0], headers=headers)
 
 
 @blp.route("/me")
@@ -109,7 +116,7 @@ def whoami():
 @blp.response(200, QueueCountsSchema)
 def queue_counts(args):
     """Count the comments in each queue"""
-    return queue.queue_counts(current_principal(), _site(args.get("site")))
+    return queue.queue_counts(current_principal(), _site_id(args.get("site")))
 
 
 @blp.route("/comments")
@@ -118,7 +125,8 @@ def queue_counts(args):
 @blp.response(200, QueuePageSchema)
 def list_queue(args):
     """List a queue's comments with everything needed to decide"""
-    return queue.list_queue(current_principal(), args, _site(args.get("site")), _explainer())
+    page = queue.list_queue(current_principal(), args, _site_id(args.get("site")), _explainer())
+    return json_response(page)
 
 
 @blp.route("/comments/<int:comment_id>")
@@ -129,7 +137,7 @@ class ModeratedComment(MethodView):
     def get(self, comment_id):
         """Read one comment as moderators see it (its ETag is its version)"""
         comment = decisions.load_for_principal(current_principal(), comment_id)
-        return _detail(comment), 200, {"ETag": f'"{comment.version}"'}
+        return _detail(comment, {"ETag": f'"{comment.version}"'})
 
     @authorized(blp, "moderator")
     @blp.arguments(EraseSchema)
@@ -149,7 +157,7 @@ class ModeratedComment(MethodView):
 def decide(data, comment_id):
     """Approve, reject or hold a comment; send If-Match with the version you saw"""
     comment = decisions.decide_one(current_principal(), comment_id, data, _if_match())
-    return _detail(comment), 200, {"ETag": f'"{comment.version}"'}
+    return _detail(comment, {"ETag": f'"{comment.version}"'})
 
 
 @blp.route("/decisions", methods=["POST"])
@@ -176,8 +184,7 @@ def comment_events(comment_id):
 @blp.response(200, EventPageSchema)
 def events(args):
     """The audit trail: who moved which comment from what to what, and why"""
-    site = _site(args.get("site"))
-    return audit.list_events(current_principal(), args, site.id if site else None)
+    return audit.list_events(current_principal(), args, _site_id(args.get("site")))
 
 
 @blp.route("/authors")
@@ -210,7 +217,7 @@ class Authors(MethodView):
 def site_stats(args):
     """Queue sizes, decisions per day, time in queue, and model-moderator agreement"""
     site = _required_site(args["site"])
-    return stats.site_stats(site.id, args["days"], queue.queue_counts(current_principal(), site))
+    return stats.site_stats(site.id, args["days"], queue.queue_counts(current_principal(), site.id))
 
 
 @blp.route("/sites/<string:slug>/simulate", methods=["POST"])

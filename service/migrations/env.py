@@ -81,7 +81,14 @@ def run_migrations_online():
                 directives[:] = []
                 logger.info("No changes in schema detected.")
 
+    def include_object(object, name, type_, reflected, compare_to):
+        # Indexes the models mark PostgreSQL-only (expression indexes) do not exist on SQLite.
+        if type_ == "index" and object.info.get("postgresql_only"):
+            return connectable.dialect.name == "postgresql"
+        return True
+
     conf_args = current_app.extensions["migrate"].configure_args
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 
