@@ -6,25 +6,51 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .db import Author, Comment, utcnow
+from .db import Author, utcnow
 from .extensions import db
 from .moderation.authors import AuthorHistory, standing
 from .moderation.policy import AuthorStanding, Policy
 
 
-def history(site_id: int, author_key: str) -> AuthorHistory:
-    rows = db.session.execute(
-        sa.select(Comment.status, sa.func.count(), sa.func.max(Comment.updated_at))
-        .where(Comment.site_id == site_id, Comment.author_key == author_key)
-        .group_by(Comment.status)
-    ).all()
-    counts = {status: (n, last) for status, n, last in rows}
+def history(author: Author | None) -> AuthorHistory:
+    if author is None:
+        return AuthorHistory()
     return AuthorHistory(
-        approved=counts.get("approved", (0, None))[0],
-        rejected=counts.get("rejected", (0, None))[0],
-        held=counts.get("held", (0, None))[0],
-        last_rejected_at=counts.get("rejected", (0, None))[1],
+        approved=author.approved_count,
+        rejected=author.rejected_count,
+        held=author.held_count,
+        last_rejected_at=author.last_rejected_at,
     )
+
+
+# Recounting from the comments themselves, for rows written around the transitions (bulk imports).
+_ADD_MISSING_AUTHORS = sa.text(
+    "INSERT INTO authors (site_id, author_key, standing, note, updated_by, updated_at) "
+    "SELECT c.site_id, c.author_key, 'regular', '', '', MIN(c.created_at) FROM comments c "
+    "WHERE c.author_key IS NOT NULL AND (:site IS NULL OR c.site_id = :site) AND NOT EXISTS ("
+    "SELECT 1 FROM authors a WHERE a.site_id = c.site_id AND a.author_key = c.author_key) "
+    "GROUP BY c.site_id, c.author_key"
+)
+_RECOUNT_AUTHORS = sa.text(
+    "UPDATE authors SET "
+    "approved_count = (SELECT COUNT(*) FROM comments c WHERE c.site_id = authors.site_id "
+    "AND c.author_key = authors.author_key AND c.status = 'approved'), "
+    "rejected_count = (SELECT COUNT(*) FROM comments c WHERE c.site_id = authors.site_id "
+    "AND c.author_key = authors.author_key AND c.status = 'rejected'), "
+    "held_count = (SELECT COUNT(*) FROM comments c WHERE c.site_id = authors.site_id "
+    "AND c.author_key = authors.author_key AND c.status = 'held'), "
+    "last_rejected_at = (SELECT MAX(c.updated_at) FROM comments c WHERE c.site_id = authors.site_id "
+    "AND c.author_key = authors.author_key AND c.status = 'rejected') "
+    "WHERE :site IS NULL OR site_id = :site"
+)
+
+
+def recount(site_id: int | None = None) -> None:
+    """Count every author's comments again (all sites, or one); authors without a row get one."""
+    site = sa.bindparam("site", site_id, type_=sa.Integer)
+    db.session.execute(_ADD_MISSING_AUTHORS.bindparams(site))
+    db.session.execute(_RECOUNT_AUTHORS.bindparams(site))
+    db.session.commit()
 
 
 def get_author(site_id: int, author_key: str) -> Author | None:
@@ -36,11 +62,14 @@ def get_author(site_id: int, author_key: str) -> Author | None:
 def author_standing(site_id: int, author_key: str | None, policy: Policy) -> AuthorStanding:
     if not author_key:
         return "regular"
-    author = get_author(site_id, author_key)
+    return standing_of(get_author(site_id, author_key), policy)
+
+
+def standing_of(author: Author | None, policy: Policy) -> AuthorStanding:
     return standing(
         author.standing if author else None,
         author.suspended_until if author else None,
-        history(site_id, author_key),
+        history(author),
         policy,
         utcnow(),
     )
@@ -62,11 +91,12 @@ def set_standing(site_id: int, author_key: str, data: dict[str, Any], actor: str
 
 def author_view(site_id: int, author_key: str, policy: Policy) -> dict[str, Any]:
     author = get_author(site_id, author_key)
-    past = history(site_id, author_key)
+    past = history(author)
     return {
         "key": author_key,
-        "standing": author_standing(site_id, author_key, policy),
-        "explicit_standing": author.standing if author else None,
+        "standing": standing_of(author, policy),
+        # Rows made by counting carry no moderator's word (updated_by is empty).
+        "explicit_standing": author.standing if author and author.updated_by else None,
         "suspended_until": author.suspended_until if author else None,
         "note": author.note if author else "",
         "history": {"approved": past.approved, "rejected": past.rejected, "held": past.held},

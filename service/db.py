@@ -206,7 +206,8 @@ class Report(db.Model):
 
 
 class Author(db.Model):
-    """A moderator's word on an author (trusted, banned, suspended); history is counted from comments."""
+    """An author of a site: a moderator's word on them (trusted, banned, suspended) and their
+    history, counted by every transition of their comments (service/transitions.py)."""
 
     __tablename__ = "authors"
     __table_args__ = (sa.UniqueConstraint("site_id", "author_key"),)
@@ -222,6 +223,10 @@ class Author(db.Model):
     note: Mapped[str] = mapped_column(sa.String(2000), default="")
     updated_by: Mapped[str] = mapped_column(sa.String(64), default="")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    approved_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    rejected_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    held_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_rejected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class IdempotencyRecord(db.Model):

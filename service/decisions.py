@@ -18,7 +18,7 @@ from .db import Comment, OutboxEvent, Report, Site, utcnow
 from .errors import Conflict, NotFound, ServiceError, ValidationFailed
 from .extensions import db
 from .moderation.policy import Policy
-from .transitions import record_transition
+from .transitions import count_author, record_transition
 
 DECISIONS = ("approved", "rejected", "held")
 MAX_BULK = 100
@@ -146,6 +146,8 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     comment = load_for_principal(principal, comment_id)
     if comment.status == "deleted":
         return comment
+    # The author's key goes with the rest: take the comment out of their history first.
+    count_author(comment.site_id, comment.author_key, comment.status, None)
     comment.text = ERASED
     comment.author_name = ERASED
     comment.author_email = None

@@ -3,6 +3,7 @@ and the article's public counters kept true, all in the caller's transaction."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import datetime
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ from flask import current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from .db import Article, Comment, ModerationEvent, OutboxEvent, utcnow
+from .db import Article, Author, Comment, ModerationEvent, OutboxEvent, utcnow
 from .extensions import db
 from .observability import count_decision
 
@@ -87,6 +88,7 @@ class CommentFacts(Protocol):
     model_name: str | None
     model_version: str | None
     report_count: int
+    author_key: str | None
     created_at: datetime
     updated_at: datetime | None
 
@@ -99,8 +101,35 @@ def insert_comment(values: dict[str, Any], article: Article | ArticleSnapshot) -
     row = {"report_count": 0, "reports_open": 0, "version": 1, **values, "created_at": now, "updated_at": now}
     row["id"] = _execute(_INSERT_COMMENT, row).scalar_one()
     comment = SimpleNamespace(**row)
+    count_author(comment.site_id, comment.author_key, None, comment.status)
     _write_trail(comment, article, None, actor=SYSTEM, reason="", note="")
     return comment
+
+
+def count_author(
+    site_id: int, author_key: str | None, from_status: str | None, to_status: str | None
+) -> None:
+    """Keep the author's history counts (authors row, made on first sight) in step with a transition."""
+    delta = {status: 0 for status in COUNTED}
+    if from_status in delta:
+        delta[from_status] -= 1
+    if to_status in delta:
+        delta[to_status] += 1
+    if author_key is None or not any(delta.values()):
+        return
+    now = utcnow()
+    _execute(
+        _upsert_author(db.session.get_bind().dialect.name),
+        {
+            "site": site_id,
+            "key": author_key,
+            "now": now,
+            "approved": delta["approved"],
+            "rejected": delta["rejected"],
+            "held": delta["held"],
+            "rejected_at": now if to_status == "rejected" else None,
+        },
+    )
 
 
 def record_transition(
@@ -121,6 +150,7 @@ def record_transition(
     comment.updated_at = utcnow()
     if (from_status == "approved") != (to_status == "approved"):
         thread_changed(article, approved_delta=1 if to_status == "approved" else -1)
+    count_author(comment.site_id, comment.author_key, from_status, to_status)
     _write_trail(comment, article, from_status, actor=actor, reason=reason, note=note)
 
 
@@ -182,6 +212,41 @@ _COUNT_THREAD = (
         thread_version=_articles.c.thread_version + 1,
     )
 )
+
+
+# Statuses an author's history counts.
+COUNTED = ("approved", "rejected", "held")
+
+
+@functools.cache
+def _upsert_author(dialect: str):
+    """INSERT the author's row with the deltas, or add them to the row there (both dialects
+    spell ON CONFLICT the same way, from their own insert construct)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    authors = Author.__table__
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(authors).values(
+        site_id=sa.bindparam("site"),
+        author_key=sa.bindparam("key"),
+        standing="regular",
+        note="",
+        updated_by="",
+        updated_at=sa.bindparam("now"),
+        approved_count=sa.bindparam("approved"),
+        rejected_count=sa.bindparam("rejected"),
+        held_count=sa.bindparam("held"),
+        last_rejected_at=sa.bindparam("rejected_at", type_=authors.c.last_rejected_at.type),
+    )
+    new = insert.excluded
+    return insert.on_conflict_do_update(
+        index_elements=[authors.c.site_id, authors.c.author_key],
+        set_={
+            "approved_count": authors.c.approved_count + new.approved_count,
+            "rejected_count": authors.c.rejected_count + new.rejected_count,
+            "held_count": authors.c.held_count + new.held_count,
+            "last_rejected_at": sa.func.coalesce(new.last_rejected_at, authors.c.last_rejected_at),
+        },
+    )
 
 
 def _execute(statement, parameters):

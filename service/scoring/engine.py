@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..observability import SCORER_TIMEOUTS, observe_batch
-from .base import Explainer, Scorer, ScorerError, Scores, Span
+from .base import Explainer, Scorer, ScorerError, Scores
 from .loader import load_scorer
 
 if TYPE_CHECKING:
@@ -21,23 +21,28 @@ log = logging.getLogger(__name__)
 
 
 class ExplanationCache:
-    """The scorer's explanations, remembered per text: moderators load the same queue pages
-    again and again, and explaining 50 comments costs more than the rest of the page."""
+    """The scorer's explanations as the moderators' queue shows them (per label, the spans with
+    rounded weights), remembered per text: moderators load the same pages again and again, and
+    explaining 50 comments costs more than the rest of the page."""
 
     def __init__(self, explainer: Explainer, size: int = 20_000):
         self._explainer = explainer
         self._size = size
-        self._entries: OrderedDict[tuple[str, int], dict[str, list[Span]]] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, int], dict[str, list[dict[str, Any]]]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def explain(self, text: str, top_k: int = 3) -> dict[str, list[Span]]:
+    def highlights(self, text: str, top_k: int = 3) -> dict[str, list[dict[str, Any]]]:
         key = (text, top_k)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
                 return found
-        found = self._explainer.explain(text, top_k=top_k)
+        found = {
+            label: [{"start": s.start, "end": s.end, "weight": round(s.weight, 4)} for s in spans]
+            for label, spans in self._explainer.explain(text, top_k=top_k).items()
+            if spans
+        }
         with self._lock:
             self._entries[key] = found
             while len(self._entries) > self._size:

@@ -454,3 +454,42 @@ def test_simulation_reports_changes_and_changes_nothing(client, factory, embed_k
         "/v1/moderation/sites/daily/simulate", json={"policy": {"premoderation": True}}, headers=mod
     ).get_json()
     assert strict["changes"] == {"approved->held": 1}
+
+
+def test_author_counts_follow_every_transition(client, factory, embed_key, mod, app, insult_text):
+    """The authors' history counts are kept by the transitions; a recount from the comments
+    themselves finds nothing to change after posts, decisions, bulk decisions, reports and erasure."""
+    from service.authors import recount
+    from service.db import Author
+
+    def post(text, user):
+        body = factory.comment_body(text=text)
+        body["author"] = {"name": user, "user_id": user}
+        return client.post("/v1/comments", json=body, headers=factory.headers(embed_key)).get_json()
+
+    friendly = [post(f"Thanks for the clear report #{i}", "u-1") for i in range(3)]
+    insults = [post(f"{insult_text} #{i}", user) for i, user in enumerate(["u-1", "u-2", "u-2"])]
+    assert {c["status"] for c in friendly} == {"approved"} and {c["status"] for c in insults} == {"held"}
+    assert decide(client, mod, insults[0]["id"], "rejected", reason="abuse").status_code == 200
+    assert decide(client, mod, friendly[0]["id"], "held").status_code == 200
+    bulk = client.post(
+        "/v1/moderation/decisions",
+        json={"decisions": [{"id": c["id"], "status": "approved"} for c in insults[1:]]},
+        headers=mod,
+    )
+    assert bulk.status_code == 200
+    assert client.delete(f"/v1/moderation/comments/{friendly[1]['id']}", json={}, headers=mod).status_code == 200
+
+    def counts():
+        with app.app_context():
+            rows = db.session.execute(sa.select(Author).order_by(Author.author_key)).scalars()
+            return {a.author_key: (a.approved_count, a.rejected_count, a.held_count) for a in rows}
+
+    kept = counts()
+    # u-1: friendly[2] approved, friendly[0] held, friendly[1] erased, insults[0] rejected.
+    assert kept == {"user:u-1": (1, 1, 1), "user:u-2": (2, 0, 0)}
+    with app.app_context():
+        recount()
+    assert counts() == kept
+    history = queue(client, mod, queue="held")["items"][0]["author"]["history"]
+    assert history == {"approved": 1, "rejected": 1, "held": 1}
