@@ -86,7 +86,7 @@ def _if_match() -> int | None:
 
 
 def _detail(comment, headers: dict[str, str] | None = None):
-    return json_response(queue.queue_items([comment], _explainer())[0], headers=headers)
+    return json_response(queue.item(comment.id, _explainer()), headers=headers)
 
 
 @blp.route("/me")
