@@ -201,12 +201,19 @@ def main() -> None:
 
     engine = sa.create_engine(url)
     with engine.connect() as conn:
+        item = (
+            "SELECT c.*, a.external_id, a.title, a.url, au.approved_count, au.rejected_count, au.held_count "
+            "FROM comments c JOIN articles a ON a.id = c.article_id LEFT JOIN authors au "
+            "ON au.site_id = c.site_id AND au.author_key = c.author_key WHERE c.site_id = 1 AND "
+        )
         plans = {
-            "held, oldest": "SELECT id FROM comments WHERE status = 'held' AND reports_open = 0 "
-            "AND site_id = 1 ORDER BY id LIMIT 51",
-            "held, most toxic (page 21)": "SELECT id FROM comments WHERE status = 'held' "
-            "AND reports_open = 0 "
-            "AND site_id = 1 AND (max_score, id) < (0.5, 500000) ORDER BY max_score DESC, id DESC LIMIT 51",
+            "held, oldest": item + "c.status = 'held' AND c.reports_open = 0 ORDER BY c.id LIMIT 51",
+            "held, most toxic (page 21)": item + "c.status = 'held' AND c.reports_open = 0 "
+            "AND (c.max_score, c.id) < (0.5, 500000) ORDER BY c.max_score DESC, c.id DESC LIMIT 51",
+            "held, insult >= 0.9": item + "c.status = 'held' AND c.reports_open = 0 "
+            "AND CAST((c.scores ->> 'insult') AS FLOAT) >= 0.9 ORDER BY c.id LIMIT 51",
+            "reported, most reported": item + "c.reports_open > 0 AND c.status IN ('approved', 'held') "
+            "ORDER BY c.report_count DESC, c.id DESC LIMIT 51",
         }
         plan_text = {
             name: "\n".join(row[0] for row in conn.execute(sa.text("EXPLAIN ANALYZE " + sql)))
