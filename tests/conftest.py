@@ -160,6 +160,13 @@ def shared_apps(databases):
             db.engine.dispose()
 
 
+def reset_caches(app) -> None:
+    """A shared app outlives each test's rows: its per-process caches must not."""
+    for cache in ("key_cache", "sites", "articles", "thread_states"):
+        app.extensions[cache].clear()
+    app.extensions["thread_pages"] = type(app.extensions["thread_pages"])()
+
+
 @pytest.fixture
 def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
     from service.extensions import limiter
@@ -173,10 +180,7 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
                 clean_database, embedded_scorer, {}, tmp_path / "instance"
             )
         app.instance_path = str(tmp_path / "instance")
-    # A shared app outlives each test's rows: its caches must not.
-    for cache in ("key_cache", "sites", "articles", "thread_states"):
-        app.extensions[cache].clear()
-    app.extensions["thread_pages"] = type(app.extensions["thread_pages"])()
+    reset_caches(app)
     with app.app_context():
         limiter.reset()
     yield app

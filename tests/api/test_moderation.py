@@ -478,7 +478,8 @@ def test_author_counts_follow_every_transition(client, factory, embed_key, mod, 
         headers=mod,
     )
     assert bulk.status_code == 200
-    assert client.delete(f"/v1/moderation/comments/{friendly[1]['id']}", json={}, headers=mod).status_code == 200
+    erased = client.delete(f"/v1/moderation/comments/{friendly[1]['id']}", json={}, headers=mod)
+    assert erased.status_code == 200
 
     def counts():
         with app.app_context():

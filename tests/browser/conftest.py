@@ -19,7 +19,7 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import create_app
 from service.extensions import db
-from tests.conftest import missing
+from tests.conftest import missing, reset_caches
 
 pytestmark = pytest.mark.browser
 
@@ -121,6 +121,7 @@ def server(live_server):
                 if table.name not in KEPT_TABLES:
                     conn.execute(table.delete())
         db.session.remove()
+    reset_caches(live_server.app)
     return live_server
 
 

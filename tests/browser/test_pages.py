@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import html
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -406,6 +407,13 @@ def test_admin_sees_webhook_endpoints_and_their_deliveries(server, console):
     )
     assert created.status_code == 201, created.get_json()
     server.post(FRIENDLY)
+    # The delivery thread turns the event into a delivery within its poll interval (1 s); the
+    # console shows the log as it is when opened.
+    deliveries = f"/v1/admin/webhooks/{created.get_json()['id']}/deliveries"
+    deadline = time.monotonic() + 10
+    while not moderation(server, "GET", deliveries, key=admin_key).get_json()["deliveries"]:
+        assert time.monotonic() < deadline, "no delivery was made within 10 s"
+        time.sleep(0.1)
     page = console(admin_key)
     page.get_by_role("link", name="Webhooks").click()
     row = page.locator("#endpoints-table tbody tr", has_text="http://127.0.0.1:9/hooks")
