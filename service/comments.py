@@ -23,7 +23,7 @@ from .moderation.policy import Policy, decide, match_words
 from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
 from .sites import site_settings
-from .transitions import insert_comment, record_transition, thread_changed
+from .transitions import insert_comment, record_transition
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
 MAX_DEPTH = 5
@@ -183,8 +183,6 @@ def post_comment(
         }
         if idempotency_key:
             remember_answer(site_id, idempotency_key, fingerprint, 201, body)
-        if comment.status == "approved":
-            thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
         db.session.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key committed first: answer as it did.

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from .db import Article, Author, Comment, ModerationEvent, OutboxEvent, utcnow
@@ -95,14 +96,42 @@ class CommentFacts(Protocol):
 
 def insert_comment(values: dict[str, Any], article: Article | ArticleSnapshot) -> CommentFacts:
     """Store a new comment (values: its columns, status and reasons included) with its trail: a
-    moderation event and the comment.created and decision outbox events. The caller counts the
-    thread with thread_changed, last before committing: that UPDATE holds the article's row lock."""
+    moderation event, the comment.created and decision outbox events, its author's counts and,
+    when it is published, the thread's counters. The caller commits.
+
+    On PostgreSQL this is one statement (data-modifying WITH clauses): one round trip instead of
+    five, on the path every comment takes. Elsewhere, one statement per table."""
     now = utcnow()
     row = {"report_count": 0, "reports_open": 0, "version": 1, **values, "created_at": now, "updated_at": now}
-    row["id"] = _execute(_INSERT_COMMENT, row).scalar_one()
-    comment = SimpleNamespace(**row)
+    comment = SimpleNamespace(**row, id=None)
+    count_decision(comment.status, SYSTEM, comment.reasons)
+    if db.session.get_bind().dialect.name == "postgresql":
+        author = _author_delta(None, comment.status)
+        comment.id = _execute(
+            _INSERT_COMMENT_PG,
+            {
+                **row,
+                # The payloads' data.id is set in SQL, from the new comment's id.
+                "events": [
+                    {"event_id": e["event_id"], "type": e["type"], "payload": e["payload"]}
+                    for e in _outbox_rows(comment, article, None)
+                ],
+                "author_approved": author["approved"],
+                "author_rejected": author["rejected"],
+                "author_held": author["held"],
+                "author_rejected_at": now if comment.status == "rejected" else None,
+                "count_thread": comment.status == "approved",
+            },
+        ).scalar_one()
+        if comment.status == "approved":
+            db.session.info.setdefault(CHANGED_THREADS, set()).add(article.id)
+        return comment
+    comment.id = _execute(_INSERT_COMMENT, row).scalar_one()
     count_author(comment.site_id, comment.author_key, None, comment.status)
-    _write_trail(comment, article, None, actor=SYSTEM, reason="", note="")
+    _execute(_INSERT_EVENT, _event_row(comment, None, SYSTEM, "", ""))
+    emit(*_outbox_rows(comment, article, None))
+    if comment.status == "approved":
+        thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
     return comment
 
 
@@ -110,11 +139,7 @@ def count_author(
     site_id: int, author_key: str | None, from_status: str | None, to_status: str | None
 ) -> None:
     """Keep the author's history counts (authors row, made on first sight) in step with a transition."""
-    delta = {status: 0 for status in COUNTED}
-    if from_status in delta:
-        delta[from_status] -= 1
-    if to_status in delta:
-        delta[to_status] += 1
+    delta = _author_delta(from_status, to_status)
     if author_key is None or not any(delta.values()):
         return
     now = utcnow()
@@ -130,6 +155,15 @@ def count_author(
             "rejected_at": now if to_status == "rejected" else None,
         },
     )
+
+
+def _author_delta(from_status: str | None, to_status: str | None) -> dict[str, int]:
+    delta = {status: 0 for status in COUNTED}
+    if from_status in delta:
+        delta[from_status] -= 1
+    if to_status in delta:
+        delta[to_status] += 1
+    return delta
 
 
 def record_transition(
@@ -164,33 +198,40 @@ def _write_trail(
     note: str,
 ) -> None:
     """One immutable moderation event and the webhook events of a transition."""
-    to_status = comment.status
-    _execute(
-        _INSERT_EVENT,
-        {
-            "comment_id": comment.id,
-            "site_id": comment.site_id,
-            "actor": actor,
-            "from_status": from_status,
-            "to_status": to_status,
-            "reason": reason,
-            "note": note,
-            "reasons": comment.reasons or [],
-            "scores": comment.scores,
-            "model_name": comment.model_name,
-            "model_version": comment.model_version,
-            "created_at": utcnow(),
-        },
-    )
-    count_decision(to_status, actor, comment.reasons)
+    _execute(_INSERT_EVENT, _event_row(comment, from_status, actor, reason, note))
+    count_decision(comment.status, actor, comment.reasons)
+    if rows := _outbox_rows(comment, article, from_status):
+        emit(*rows)
+
+
+def _event_row(comment: CommentFacts, from_status: str | None, actor: str, reason: str, note: str) -> dict:
+    return {
+        "comment_id": comment.id,
+        "site_id": comment.site_id,
+        "actor": actor,
+        "from_status": from_status,
+        "to_status": comment.status,
+        "reason": reason,
+        "note": note,
+        "reasons": comment.reasons or [],
+        "scores": comment.scores,
+        "model_name": comment.model_name,
+        "model_version": comment.model_version,
+        "created_at": utcnow(),
+    }
+
+
+def _outbox_rows(
+    comment: CommentFacts, article: Article | ArticleSnapshot, from_status: str | None
+) -> list[dict[str, Any]]:
+    """comment.created for a new comment, and comment.<status> for a decision."""
     payload = comment_payload(comment, article)
-    events = []
+    rows = []
     if from_status is None:
-        events.append(outbox_row(comment.site_id, "comment.created", payload, comment.id))
-    if to_status != "pending" and to_status != from_status:
-        events.append(outbox_row(comment.site_id, f"comment.{to_status}", payload, comment.id))
-    if events:
-        emit(*events)
+        rows.append(outbox_row(comment.site_id, "comment.created", payload, comment.id))
+    if comment.status != "pending" and comment.status != from_status:
+        rows.append(outbox_row(comment.site_id, f"comment.{comment.status}", payload, comment.id))
+    return rows
 
 
 # Every comment runs these, so they are built once and run on the session's connection as plain
@@ -247,6 +288,50 @@ def _upsert_author(dialect: str):
             "last_rejected_at": sa.func.coalesce(new.last_rejected_at, authors.c.last_rejected_at),
         },
     )
+
+
+_INSERT_COMMENT_PG = sa.text(
+    """
+    WITH c AS (
+        INSERT INTO comments (site_id, article_id, parent_id, root_id, depth, status, author_name,
+            author_email, author_user_id, author_key, text, scores, model_name, model_version,
+            reasons, max_score, report_count, reports_open, version, created_at, updated_at)
+        VALUES (:site_id, :article_id, :parent_id, :root_id, :depth, :status, :author_name,
+            :author_email, :author_user_id, :author_key, :text, :scores, :model_name, :model_version,
+            :reasons, :max_score, :report_count, :reports_open, :version, :created_at, :updated_at)
+        RETURNING id
+    ), event AS (
+        INSERT INTO moderation_events (comment_id, site_id, actor, from_status, to_status, reason,
+            note, reasons, scores, model_name, model_version, created_at)
+        SELECT c.id, :site_id, 'system', NULL, :status, '', '', :reasons, :scores, :model_name,
+            :model_version, :created_at FROM c
+    ), outbox AS (
+        INSERT INTO outbox_events (event_id, site_id, comment_id, type, payload, created_at)
+        SELECT e.event_id, :site_id, c.id, e.type, jsonb_set(e.payload, '{data,id}', to_jsonb(c.id)),
+            :created_at
+        FROM c CROSS JOIN jsonb_to_recordset(:events) AS e(event_id text, type text, payload jsonb)
+    ), author AS (
+        INSERT INTO authors (site_id, author_key, standing, note, updated_by, updated_at,
+            approved_count, rejected_count, held_count, last_rejected_at)
+        SELECT :site_id, :author_key, 'regular', '', '', :created_at, :author_approved,
+            :author_rejected, :author_held, :author_rejected_at
+        FROM c WHERE CAST(:author_key AS varchar) IS NOT NULL
+        ON CONFLICT (site_id, author_key) DO UPDATE SET
+            approved_count = authors.approved_count + EXCLUDED.approved_count,
+            rejected_count = authors.rejected_count + EXCLUDED.rejected_count,
+            held_count = authors.held_count + EXCLUDED.held_count,
+            last_rejected_at = COALESCE(EXCLUDED.last_rejected_at, authors.last_rejected_at)
+    ), thread AS (
+        UPDATE articles SET approved_count = approved_count + 1, thread_version = thread_version + 1
+        WHERE id = :article_id AND CAST(:count_thread AS boolean)
+    )
+    SELECT id FROM c
+    """
+).bindparams(
+    *(sa.bindparam(column.name, type_=column.type) for column in _comments.c if column.name != "id"),
+    sa.bindparam("events", type_=JSONB),
+    sa.bindparam("author_rejected_at", type_=_comments.c.created_at.type),
+)
 
 
 def _execute(statement, parameters):

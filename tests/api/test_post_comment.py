@@ -44,11 +44,30 @@ def test_insult_is_held_and_not_listed(factory, embed_key, client, insult_text, 
         assert event.scores == comment.scores
 
 
-def test_comment_and_its_events_are_written_together(factory, embed_key, app):
-    factory.post(embed_key)
+def test_comment_and_its_events_are_written_together(factory, embed_key, app, client):
+    """A new comment writes its row, one moderation event, two outbox events carrying its id, its
+    author's counts and the thread's counters (on PostgreSQL all in one statement)."""
+    from service.db import Article, Author
+
+    body = factory.comment_body()
+    body["author"]["user_id"] = "u-1"
+    answer = client.post("/v1/comments", json=body, headers=factory.headers(embed_key)).get_json()
     with app.app_context():
-        types = sorted(db.session.execute(sa.select(OutboxEvent.type)).scalars())
-    assert types == ["comment.approved", "comment.created"]
+        comment = db.session.get(Comment, answer["id"])
+        assert comment.status == "approved" and comment.author_key == "user:u-1"
+        event = db.session.execute(sa.select(ModerationEvent)).scalar_one()
+        assert (event.comment_id, event.from_status, event.to_status) == (comment.id, None, "approved")
+        assert event.scores == comment.scores and event.model_version == comment.model_version
+        outbox = db.session.execute(sa.select(OutboxEvent).order_by(OutboxEvent.type)).scalars().all()
+        assert [e.type for e in outbox] == ["comment.approved", "comment.created"]
+        for e in outbox:
+            assert e.comment_id == comment.id and e.event_id.startswith("msg_")
+            assert e.payload["type"] == e.type and e.payload["data"]["id"] == comment.id
+            assert e.payload["data"]["text"] == comment.text and "email" not in e.payload["data"]["author"]
+        author = db.session.execute(sa.select(Author)).scalar_one()
+        assert (author.author_key, author.approved_count, author.held_count) == ("user:u-1", 1, 0)
+        article = db.session.execute(sa.select(Article)).scalar_one()
+        assert (article.approved_count, article.thread_version) == (1, 1)
 
 
 def test_text_is_nfkc_normalised_and_cleaned(factory, embed_key, client, app):
