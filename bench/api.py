@@ -3,7 +3,9 @@
 Seeds an article with 50 approved comments, then measures GET of the article's comments and
 POST of new comments (scored by the embedded model), printing req/s and latency percentiles.
 
-    .venv/bin/python bench/api.py [--seconds 15] [--connections 32] [--threads 4]
+    .venv/bin/python bench/api.py [--seconds 15] [--connections 32] [--threads 4] [--only post]
+
+BENCH_WRK_OUTPUT=1 also prints wrk's whole report (latency distribution, errors).
 
 Needs wrk (apt-get install wrk) and the machine's PostgreSQL.
 """
@@ -117,6 +119,8 @@ def run_wrk(
     if script:
         command += ["-s", script]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
+    if os.environ.get("BENCH_WRK_OUTPUT"):  # wrk's whole report, on stderr
+        print(output, file=sys.stderr)
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     percentiles = {p: m for p, m in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)

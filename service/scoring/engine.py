@@ -7,7 +7,7 @@ import contextlib
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..observability import SCORER_TIMEOUTS, observe_batch
@@ -86,13 +86,16 @@ class ScoringEngine:
                 log.exception("the scorer failed to load")
                 raise
 
-    def load_in_background(self) -> None:
-        threading.Thread(target=self._load_quietly, name="scorer-loader", daemon=True).start()
+    def load_in_background(self, then: Callable[[], None] | None = None) -> None:
+        """Load in a thread; `then` runs after a successful load."""
+        threading.Thread(target=self._load_quietly, args=(then,), name="scorer-loader", daemon=True).start()
 
-    def _load_quietly(self) -> None:
+    def _load_quietly(self, then: Callable[[], None] | None) -> None:
         # A failure is already logged and kept in load_error (reported by /readyz).
         with contextlib.suppress(Exception):
             self.load()
+            if then is not None:
+                then()
 
     @property
     def explainer(self) -> ExplanationCache | None:
