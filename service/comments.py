@@ -97,23 +97,6 @@ class PostResult:
     replayed: bool = False
 
 
-def remember_answer(site_id: int, key: str, fingerprint: str, status_code: int, body: dict[str, Any]) -> None:
-    """Keep the answer to a request with an Idempotency-Key; a concurrent twin fails on the
-    unique (site, key) and replays it."""
-    response = {**body, "created_at": body["created_at"].isoformat()}
-    db.session.connection().execute(
-        sa.insert(IdempotencyRecord.__table__),
-        {
-            "site_id": site_id,
-            "key": key,
-            "request_hash": fingerprint,
-            "status_code": status_code,
-            "response": response,
-            "created_at": utcnow(),
-        },
-    )
-
-
 def _replay(site_id: int, key: str, fingerprint: str) -> PostResult | None:
     record = db.session.execute(
         sa.select(IdempotencyRecord).where(IdempotencyRecord.site_id == site_id, IdempotencyRecord.key == key)
@@ -156,6 +139,7 @@ def post_comment(
     # A banned word rejects whatever the model says, so the model is not asked.
     scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
     decision = _decide(scores, site.policy, (banned, suspect), article, key)
+    now = utcnow()
     values = {
         "site_id": site_id,
         "article_id": article.id,
@@ -169,20 +153,23 @@ def post_comment(
         "text": data["text"],
         "status": decision.status,
         "reasons": [r.to_dict() for r in decision.reasons],
+        "created_at": now,
         **score_columns(scores, engine.scorer),
     }
+    body = {
+        "id": None,  # known once stored
+        "status": decision.status,
+        "published": decision.status == "approved",
+        "article_id": article.external_id,
+        "parent_id": values["parent_id"],
+        "created_at": now,
+    }
+    answer = None
+    if idempotency_key:
+        response = {**body, "created_at": now.isoformat()}
+        answer = {"key": idempotency_key, "request_hash": fingerprint, "response": response}
     try:
-        comment = insert_comment(values, article)
-        body = {
-            "id": comment.id,
-            "status": comment.status,
-            "published": comment.status == "approved",
-            "article_id": article.external_id,
-            "parent_id": comment.parent_id,
-            "created_at": comment.created_at,
-        }
-        if idempotency_key:
-            remember_answer(site_id, idempotency_key, fingerprint, 201, body)
+        body["id"] = insert_comment(values, article, answer).id
         db.session.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key committed first: answer as it did.

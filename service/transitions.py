@@ -15,7 +15,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from .db import Article, Author, Comment, ModerationEvent, OutboxEvent, utcnow
+from .db import Article, Author, Comment, IdempotencyRecord, ModerationEvent, OutboxEvent, utcnow
 from .extensions import db
 from .observability import count_decision
 
@@ -94,45 +94,79 @@ class CommentFacts(Protocol):
     updated_at: datetime | None
 
 
-def insert_comment(values: dict[str, Any], article: Article | ArticleSnapshot) -> CommentFacts:
+def insert_comment(
+    values: dict[str, Any], article: Article | ArticleSnapshot, answer: dict[str, Any] | None = None
+) -> CommentFacts:
     """Store a new comment (values: its columns, status and reasons included) with its trail: a
-    moderation event, the comment.created and decision outbox events, its author's counts and,
-    when it is published, the thread's counters. The caller commits.
+    moderation event, the comment.created and decision outbox events, its author's counts, when
+    it is published the thread's counters, and `answer` (an Idempotency-Key's key, request_hash
+    and response, whose id is filled in) when given.
 
-    On PostgreSQL this is one statement (data-modifying WITH clauses): one round trip instead of
-    five, on the path every comment takes. Elsewhere, one statement per table."""
-    now = utcnow()
+    On PostgreSQL this is one statement (data-modifying WITH clauses), committed by itself unless
+    this transaction wrote before (a new article): the hot article's row lock is then held for
+    the statement and its commit only, with no round trip to Python in between. Elsewhere, one
+    statement per table in the caller's transaction. The caller commits in both cases."""
+    now = values.get("created_at") or utcnow()
     row = {"report_count": 0, "reports_open": 0, "version": 1, **values, "created_at": now, "updated_at": now}
     comment = SimpleNamespace(**row, id=None)
     count_decision(comment.status, SYSTEM, comment.reasons)
-    if db.session.get_bind().dialect.name == "postgresql":
-        author = _author_delta(None, comment.status)
-        comment.id = _execute(
-            _INSERT_COMMENT_PG,
-            {
-                **row,
-                # The payloads' data.id is set in SQL, from the new comment's id.
-                "events": [
-                    {"event_id": e["event_id"], "type": e["type"], "payload": e["payload"]}
-                    for e in _outbox_rows(comment, article, None)
-                ],
-                "author_approved": author["approved"],
-                "author_rejected": author["rejected"],
-                "author_held": author["held"],
-                "author_rejected_at": now if comment.status == "rejected" else None,
-                "count_thread": comment.status == "approved",
-            },
-        ).scalar_one()
+    if db.session.get_bind().dialect.name != "postgresql":
+        comment.id = _execute(_INSERT_COMMENT, row).scalar_one()
+        count_author(comment.site_id, comment.author_key, None, comment.status)
+        _execute(_INSERT_EVENT, _event_row(comment, None, SYSTEM, "", ""))
+        emit(*_outbox_rows(comment, article, None))
+        if answer:
+            _execute(_INSERT_ANSWER, _answer_row(answer, comment.id, comment.site_id, now))
+        if comment.status == "approved":
+            thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
+        return comment
+
+    author = _author_delta(None, comment.status)
+    parameters = {
+        **row,
+        # The payloads' data.id is set in SQL, from the new comment's id; so is the answer's.
+        "events": [
+            {"event_id": e["event_id"], "type": e["type"], "payload": e["payload"]}
+            for e in _outbox_rows(comment, article, None)
+        ],
+        "author_approved": author["approved"],
+        "author_rejected": author["rejected"],
+        "author_held": author["held"],
+        "author_rejected_at": now if comment.status == "rejected" else None,
+        "count_thread": comment.status == "approved",
+        **_answer_parameters(answer),
+    }
+    if CHANGED_ARTICLES in db.session.info:  # an article made in this transaction: commit with it
+        comment.id = _execute(_INSERT_COMMENT_PG, parameters).scalar_one()
         if comment.status == "approved":
             db.session.info.setdefault(CHANGED_THREADS, set()).add(article.id)
         return comment
-    comment.id = _execute(_INSERT_COMMENT, row).scalar_one()
-    count_author(comment.site_id, comment.author_key, None, comment.status)
-    _execute(_INSERT_EVENT, _event_row(comment, None, SYSTEM, "", ""))
-    emit(*_outbox_rows(comment, article, None))
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        comment.id = connection.execute(_INSERT_COMMENT_PG, parameters).scalar_one()
     if comment.status == "approved":
-        thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
+        _forget_in_this_process(threads={article.id})
     return comment
+
+
+def _answer_row(answer: dict[str, Any], comment_id: int, site_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "site_id": site_id,
+        "key": answer["key"],
+        "request_hash": answer["request_hash"],
+        "status_code": 201,
+        "response": {**answer["response"], "id": comment_id},
+        "created_at": now,
+    }
+
+
+def _answer_parameters(answer: dict[str, Any] | None) -> dict[str, Any]:
+    if answer is None:
+        return {"answer_key": None, "answer_hash": None, "answer_response": None}
+    return {
+        "answer_key": answer["key"],
+        "answer_hash": answer["request_hash"],
+        "answer_response": answer["response"],
+    }
 
 
 def count_author(
@@ -244,6 +278,7 @@ _comments, _events, _outbox, _articles = (
 )
 _INSERT_COMMENT = sa.insert(_comments).returning(_comments.c.id)
 _INSERT_EVENT = sa.insert(_events)
+_INSERT_ANSWER = sa.insert(IdempotencyRecord.__table__)
 _INSERT_OUTBOX = sa.insert(_outbox)
 _COUNT_THREAD = (
     sa.update(_articles)
@@ -321,6 +356,11 @@ _INSERT_COMMENT_PG = sa.text(
             rejected_count = authors.rejected_count + EXCLUDED.rejected_count,
             held_count = authors.held_count + EXCLUDED.held_count,
             last_rejected_at = COALESCE(EXCLUDED.last_rejected_at, authors.last_rejected_at)
+    ), answer AS (
+        INSERT INTO idempotency_records (site_id, key, request_hash, status_code, response, created_at)
+        SELECT :site_id, :answer_key, :answer_hash, 201, jsonb_set(:answer_response, '{id}', to_jsonb(c.id)),
+            :created_at
+        FROM c WHERE CAST(:answer_key AS varchar) IS NOT NULL
     ), thread AS (
         UPDATE articles SET approved_count = approved_count + 1, thread_version = thread_version + 1
         WHERE id = :article_id AND CAST(:count_thread AS boolean)
@@ -330,6 +370,7 @@ _INSERT_COMMENT_PG = sa.text(
 ).bindparams(
     *(sa.bindparam(column.name, type_=column.type) for column in _comments.c if column.name != "id"),
     sa.bindparam("events", type_=JSONB),
+    sa.bindparam("answer_response", type_=JSONB(none_as_null=True)),
     sa.bindparam("author_rejected_at", type_=_comments.c.created_at.type),
 )
 
@@ -341,8 +382,10 @@ def _execute(statement, parameters):
 @event.listens_for(Session, "after_commit")
 def _forget_changed_articles(session: Session) -> None:
     """A committed change to an article drops its cached copy in this process at once."""
-    articles = session.info.pop(CHANGED_ARTICLES, None)
-    threads = session.info.pop(CHANGED_THREADS, None)
+    _forget_in_this_process(session.info.pop(CHANGED_ARTICLES, None), session.info.pop(CHANGED_THREADS, None))
+
+
+def _forget_in_this_process(articles=None, threads=None) -> None:
     if has_app_context() and "articles" in current_app.extensions:
         if articles:
             current_app.extensions["articles"].invalidate(articles)
