@@ -1,4 +1,7 @@
-"""HTTP blueprints: public comments (the embed), admin, moderation, ops. Views stay thin."""
+"""HTTP blueprints: public comments (the embed), admin, moderation, ops. Views stay thin.
+
+Argument schemas are given as instances (they keep no state between loads): given a class,
+webargs builds a new schema, and its nested ones, for every request."""
 
 from __future__ import annotations
 

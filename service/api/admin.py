@@ -36,7 +36,7 @@ class Sites(MethodView):
         return [sites.site_view(s) for s in sites.list_sites(current_principal())]
 
     @authorized(blp, "admin")
-    @blp.arguments(SiteCreateSchema)
+    @blp.arguments(SiteCreateSchema())
     @blp.response(201, SiteSchema)
     @blp.alt_response(409, schema=ProblemSchema, description="The slug is taken")
     def post(self, data):
@@ -56,7 +56,7 @@ class OneSite(MethodView):
         return sites.site_view(sites.site_by_slug(slug, current_principal()))
 
     @authorized(blp, "admin")
-    @blp.arguments(SiteUpdateSchema)
+    @blp.arguments(SiteUpdateSchema())
     @blp.response(200, SiteSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No such site")
     def patch(self, data, slug):
@@ -70,7 +70,7 @@ class OneSite(MethodView):
 @blp.route("/sites/<string:slug>/articles/<string:article_id>")
 class ArticleSettings(MethodView):
     @authorized(blp, "moderator")
-    @blp.arguments(ArticleUpdateSchema)
+    @blp.arguments(ArticleUpdateSchema())
     @blp.response(200, ArticleSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No such site or article")
     def patch(self, data, slug, article_id):
@@ -88,7 +88,7 @@ class Keys(MethodView):
         return [sites.key_view(k) for k in sites.list_keys(current_principal())]
 
     @authorized(blp, "admin")
-    @blp.arguments(KeyCreateSchema)
+    @blp.arguments(KeyCreateSchema())
     @blp.response(201, KeyCreatedSchema)
     def post(self, data):
         """Create a key; its secret is in this answer only"""

@@ -64,7 +64,7 @@ class Comments(MethodView):
     @authorized(blp, "embed")
     @limiter.limit(post_limit)
     @limiter.limit(post_site_limit, key_func=_site_key)
-    @blp.arguments(CommentCreateSchema)
+    @blp.arguments(CommentCreateSchema())
     @blp.response(201, CommentCreatedSchema)
     @blp.alt_response(
         409,
@@ -89,7 +89,7 @@ class Comments(MethodView):
 @blp.route("/articles/<string:article_id>/comments")
 class Thread(MethodView):
     @authorized(blp, "embed")
-    @blp.arguments(ThreadQuerySchema, location="query")
+    @blp.arguments(ThreadQuerySchema(), location="query")
     @blp.response(200, ThreadSchema)
     @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
     def get(self, query, article_id):
@@ -122,7 +122,7 @@ class OneComment(MethodView):
 @blp.route("/comments/<int:comment_id>/reports", methods=["POST"])
 @authorized(blp, "embed")
 @limiter.limit(report_limit)
-@blp.arguments(ReportCreateSchema)
+@blp.arguments(ReportCreateSchema())
 @blp.response(201, ReportCreatedSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No published comment with this id")
 @blp.alt_response(409, schema=ProblemSchema, description="This reader reported this comment already")

@@ -112,7 +112,7 @@ def whoami():
 
 @blp.route("/queues")
 @authorized(blp, "moderator")
-@blp.arguments(SiteQuerySchema, location="query")
+@blp.arguments(SiteQuerySchema(), location="query")
 @blp.response(200, QueueCountsSchema)
 def queue_counts(args):
     """Count the comments in each queue"""
@@ -121,7 +121,7 @@ def queue_counts(args):
 
 @blp.route("/comments")
 @authorized(blp, "moderator")
-@blp.arguments(QueueQuerySchema, location="query")
+@blp.arguments(QueueQuerySchema(), location="query")
 @blp.response(200, QueuePageSchema)
 def list_queue(args):
     """List a queue's comments with everything needed to decide"""
@@ -140,7 +140,7 @@ class ModeratedComment(MethodView):
         return _detail(comment, {"ETag": f'"{comment.version}"'})
 
     @authorized(blp, "moderator")
-    @blp.arguments(EraseSchema)
+    @blp.arguments(EraseSchema())
     @blp.response(200, QueueItemSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
     def delete(self, data, comment_id):
@@ -150,7 +150,7 @@ class ModeratedComment(MethodView):
 
 @blp.route("/comments/<int:comment_id>/decision", methods=["POST"])
 @authorized(blp, "moderator")
-@blp.arguments(DecisionSchema)
+@blp.arguments(DecisionSchema())
 @blp.response(200, QueueItemSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
 @blp.alt_response(409, **CONFLICT)
@@ -162,7 +162,7 @@ def decide(data, comment_id):
 
 @blp.route("/decisions", methods=["POST"])
 @authorized(blp, "moderator")
-@blp.arguments(BulkDecisionSchema)
+@blp.arguments(BulkDecisionSchema())
 @blp.response(200, BulkResultsSchema)
 def decide_many(data):
     """Decide up to 100 comments; each gets its own result"""
@@ -180,7 +180,7 @@ def comment_events(comment_id):
 
 @blp.route("/events")
 @authorized(blp, "moderator")
-@blp.arguments(EventQuerySchema, location="query")
+@blp.arguments(EventQuerySchema(), location="query")
 @blp.response(200, EventPageSchema)
 def events(args):
     """The audit trail: who moved which comment from what to what, and why"""
@@ -190,8 +190,8 @@ def events(args):
 @blp.route("/authors")
 class Authors(MethodView):
     @authorized(blp, "moderator")
-    @blp.arguments(SiteQuerySchema, location="query")
-    @blp.arguments(AuthorQuerySchema, location="query")
+    @blp.arguments(SiteQuerySchema(), location="query")
+    @blp.arguments(AuthorQuerySchema(), location="query")
     @blp.response(200, AuthorSchema)
     def get(self, site_args, args):
         """An author's standing and history"""
@@ -199,9 +199,9 @@ class Authors(MethodView):
         return authors.author_view(site.id, args["key"], Policy.from_dict(site.policy))
 
     @authorized(blp, "moderator")
-    @blp.arguments(SiteQuerySchema, location="query")
-    @blp.arguments(AuthorQuerySchema, location="query")
-    @blp.arguments(AuthorStandingSchema)
+    @blp.arguments(SiteQuerySchema(), location="query")
+    @blp.arguments(AuthorQuerySchema(), location="query")
+    @blp.arguments(AuthorStandingSchema())
     @blp.response(200, AuthorSchema)
     def put(self, site_args, args, data):
         """Ban, suspend, trust or reset an author"""
@@ -212,7 +212,7 @@ class Authors(MethodView):
 
 @blp.route("/stats")
 @authorized(blp, "moderator")
-@blp.arguments(StatsQuerySchema, location="query")
+@blp.arguments(StatsQuerySchema(), location="query")
 @blp.response(200, StatsSchema)
 def site_stats(args):
     """Queue sizes, decisions per day, time in queue, and model-moderator agreement"""
@@ -222,7 +222,7 @@ def site_stats(args):
 
 @blp.route("/sites/<string:slug>/simulate", methods=["POST"])
 @authorized(blp, "moderator")
-@blp.arguments(SimulationRequestSchema)
+@blp.arguments(SimulationRequestSchema())
 @blp.response(200, SimulationSchema)
 def simulate(data, slug):
     """How decisions on recent comments would change under a proposed policy (changes nothing)"""

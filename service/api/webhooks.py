@@ -51,7 +51,7 @@ class SiteWebhooks(MethodView):
         return [endpoints.endpoint_view(e) for e in endpoints.list_endpoints(site)]
 
     @authorized(blp, "admin")
-    @blp.arguments(EndpointCreateSchema)
+    @blp.arguments(EndpointCreateSchema())
     @blp.response(201, EndpointCreatedSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No such site")
     def post(self, data, slug):
@@ -71,7 +71,7 @@ class OneWebhook(MethodView):
         return endpoints.endpoint_view(_endpoint(endpoint_id))
 
     @authorized(blp, "admin")
-    @blp.arguments(EndpointUpdateSchema)
+    @blp.arguments(EndpointUpdateSchema())
     @blp.response(200, EndpointSchema)
     @blp.alt_response(404, **NOT_FOUND)
     def patch(self, data, endpoint_id):
@@ -88,7 +88,7 @@ class OneWebhook(MethodView):
 
 @blp.route("/webhooks/<int:endpoint_id>/rotate-secret", methods=["POST"])
 @authorized(blp, "admin")
-@blp.arguments(RotateSecretSchema)
+@blp.arguments(RotateSecretSchema())
 @blp.response(200, SecretSchema)
 @blp.alt_response(404, **NOT_FOUND)
 def rotate_secret(data, endpoint_id):
@@ -101,7 +101,7 @@ def rotate_secret(data, endpoint_id):
 
 @blp.route("/webhooks/<int:endpoint_id>/deliveries", methods=["GET"])
 @authorized(blp, "admin")
-@blp.arguments(CursorQuerySchema, location="query")
+@blp.arguments(CursorQuerySchema(), location="query")
 @blp.response(200, DeliveryPageSchema)
 @blp.alt_response(404, **NOT_FOUND)
 def list_deliveries(query, endpoint_id):
@@ -121,7 +121,7 @@ def redeliver(endpoint_id, delivery_id):
 
 @blp.route("/webhooks/<int:endpoint_id>/replay", methods=["POST"])
 @authorized(blp, "admin")
-@blp.arguments(ReplaySchema)
+@blp.arguments(ReplaySchema())
 @blp.response(202, ReplayResultSchema)
 @blp.alt_response(404, **NOT_FOUND)
 @blp.alt_response(409, schema=ProblemSchema, description="The endpoint is disabled")
