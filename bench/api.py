@@ -113,6 +113,7 @@ def wait_ready(base: str, timeout: float = 60) -> None:
 def run_wrk(
     url: str, seconds: int, connections: int, headers: dict[str, str], script: str | None = None
 ) -> dict:
+    time.sleep(1)  # let the workers finish closing the last load's connections
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
