@@ -1,6 +1,7 @@
 """The WSGI entry point for gunicorn: `gunicorn service.wsgi:app`."""
 
 import gc
+import itertools
 
 from . import create_app
 
@@ -17,13 +18,11 @@ app = create_app()
 app.extensions["scoring"].load_in_background(then=gc.freeze)
 gc.freeze()
 
-_served = 0
+_served = itertools.count(1)  # next() is atomic: request threads share it
 
 
 @app.after_request
 def _freeze_after_warm_up(response):
-    global _served
-    _served += 1
-    if _served == WARM_UP_REQUESTS:
+    if next(_served) == WARM_UP_REQUESTS:
         gc.freeze()
     return response

@@ -46,28 +46,19 @@ CONFLICT = {
 }
 
 
-def _site(slug: str | None) -> Site | None:
-    """The site asked for, or the key's own site; None for a key of every site that names none."""
-    principal = current_principal()
-    if slug:
-        return site_by_slug(slug, principal)
-    if principal.site_id is not None:
-        return db.session.get(Site, principal.site_id)
-    return None
-
-
 def _site_id(slug: str | None) -> int | None:
-    """Like _site, without a query when the key's own site is meant."""
+    """The site asked for, or the key's own site (no query); None for a key of every site that
+    names none."""
     if slug:
         return site_by_slug(slug, current_principal()).id
     return current_principal().site_id
 
 
 def _required_site(slug: str | None) -> Site:
-    site = _site(slug)
-    if site is None:
+    site_id = _site_id(slug)
+    if site_id is None:
         raise ValidationFailed("site", "name the site (this key reaches every site)", "query")
-    return site
+    return db.session.get(Site, site_id)  # already in the session when named by slug
 
 
 def _explainer():
