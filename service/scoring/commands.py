@@ -7,6 +7,7 @@ they run without Flask; the commands only read settings and print.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -18,6 +19,8 @@ from flask import current_app
 from flask.cli import AppGroup
 
 from .base import LABELS, Scorer
+from .fetch import DEFAULT_RETRIES, FetchError, fetch_release, hub_checkpoint_dir
+from .fetch import RELEASES as DETOXIFY_RELEASES
 from .loader import load_scorer
 
 scoring_cli = AppGroup("scoring", help="Train, evaluate and try the toxicity scorer.")
@@ -156,3 +159,80 @@ def embedding_stage_command(data_dir: str | None, model_dir: str | None, per_sou
                                                  encoding="utf-8")
     update_card(model / "MODEL_CARD.md", "embedding", embedding_head.render(result))
     click.echo(f"wrote {model / 'embedding_report.json'} and {model / 'MODEL_CARD.md'}", err=True)
+
+
+class _DownloadProgress:
+    """click's progress bar in MB on stderr (stdout says what was installed), made once the size
+    is known; a resumed download starts where its .part file ends."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.bar = None
+        self.shown = 0
+
+    def __call__(self, done: int, total: int | None) -> None:
+        if total is None:
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total,
+                label=self.label,
+                file=sys.stderr,
+                item_show_func=lambda item: (
+                    None if item is None else f"{item / 1e6:.1f}/{total / 1e6:.1f} MB"
+                ),
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.shown, current_item=done)
+        self.shown = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@scoring_cli.command("fetch-detoxify")
+@click.argument("name", type=click.Choice(list(DETOXIFY_RELEASES)))
+@click.option("--url", help="Download from this URL (a mirror) instead of the published one.")
+@click.option("--sha256", help="Expected SHA-256; required for a release without a pinned one.")
+@click.option(
+    "--from-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Install this local copy instead of downloading (air-gapped servers).",
+)
+@click.option(
+    "--dest",
+    type=click.Path(file_okay=False),
+    help="Install here instead of torch's hub cache (then set DETOXIFY_CHECKPOINT).",
+)
+@click.option(
+    "--retries",
+    type=int,
+    default=DEFAULT_RETRIES,
+    show_default=True,
+    help="Resume this many times after a cut connection.",
+)
+def fetch_detoxify_command(
+    name: str, url: str | None, sha256: str | None, from_file: str | None, dest: str | None, retries: int
+) -> None:
+    """Download (resumably) or copy detoxify's released checkpoint NAME, check its SHA-256 and
+    install it where SCORER=detoxify DETOXIFY_MODEL=NAME loads it."""
+    progress = _DownloadProgress(name)
+    try:
+        installed = fetch_release(
+            name, url=url, sha256=sha256, from_file=from_file, dest=dest, retries=retries, progress=progress
+        )
+    except FetchError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        progress.close()
+    verb = "already installed" if installed.already_installed else "installed"
+    click.echo(f"{verb} {name}: {installed.path} ({installed.size} bytes, sha256 {installed.sha256})")
+    if installed.path.parent.resolve() == hub_checkpoint_dir().resolve():
+        click.echo(f"use it with SCORER=detoxify DETOXIFY_MODEL={name}")
+    else:
+        click.echo(f"use it with SCORER=detoxify DETOXIFY_CHECKPOINT={installed.path}")
+    click.echo(
+        f"its base model {installed.release.base_model} must be available offline too: "
+        "its config and tokenizer in the Hugging Face cache, or DETOXIFY_CONFIG_PATH"
+    )
