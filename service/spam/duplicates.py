@@ -3,7 +3,15 @@ candidates, and the duplicate rule (the same text under several articles or by s
 
 SimHash puts texts that share most of their words a few bits apart: two hashes within
 Hamming distance 3 agree exactly on at least one of their four 16-bit bands, so a database finds
-the candidates with an indexed equality on each band and this module measures the distance."""
+the candidates with an indexed equality on each band and this module measures the distance.
+
+What distance 3 catches: copies that differ in case, punctuation, spacing, numbers or links
+(distance 0), and long copies with a word changed. A word changed moves a short text further
+(it changes 1 of its n words and up to 3 of its shingles): measured on real comments, one changed
+word stays within 3 for 6% of 20-29-word texts, 30% at 50-59 words, 69% past 100. Spam copies
+are mostly exact: of the 452 spam comments of the YouTube spam collection long enough to
+compare, 111 have a copy at distance 0, none at 1-4, and 27 a variant at 5-11. A wider distance
+needs more, narrower bands, and costs false matches (10 pairs of distinct comments within 6)."""
 
 from __future__ import annotations
 
@@ -23,8 +31,8 @@ BAND_BITS = 16
 MAX_DISTANCE = 3
 # Shorter texts are not compared: "Thanks!", "Great article" and "+1" are written by many
 # readers in good faith. Measured on 22,593 distinct real comments (Civil Comments, Wikipedia
-# talk pages): of the 20,884 that pass, no two distinct texts are within distance 3 (218 million
-# pairs); at 5 words / 25 characters one pair of unrelated, number-heavy texts was.
+# talk pages): of the 20,884 that pass, one pair of the 218 million is within distance 3, and it
+# is a real near-copy (4.6e-9 per pair; 10 pairs within 6, 280 within 10).
 MIN_WORDS = 6
 MIN_CHARS = 30
 
@@ -34,8 +42,8 @@ _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 def normalise(text: str) -> str:
     """The text as duplicates are compared: NFKC, case-folded, each link reduced to its domain
-    (so a changed tracking code or path does not make a new text), each number to "0" (so does
-    not a changed price or phone number), punctuation and white space to single spaces."""
+    (so a changed tracking code or path does not make a new text), each number to "0" (nor does
+    a changed price or phone number), punctuation and white space to single spaces."""
     text = unicodedata.normalize("NFKC", text)
     parts: list[str] = []
     last = 0
