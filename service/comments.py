@@ -62,7 +62,8 @@ def score_columns(scores: Scores | None, scorer: Scorer) -> dict[str, Any]:
         "scores": stored,
         "max_score": max(stored.values(), default=-1.0),
         "model_name": scorer.name,
-        "model_version": scorer.version,
+        # A cascade's scores say which of its stages ran for this comment (cascade.StagedScores).
+        "model_version": getattr(scores, "model_version", scorer.version),
     }
 
 

@@ -27,17 +27,17 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         str,
         "SQLAlchemy URL; PostgreSQL in production: postgresql+psycopg://user@host/db",
     ),
-    "SCORER": ("embedded", str, "scoring backend: embedded or detoxify"),
+    "SCORER": (
+        "embedded",
+        str,
+        "scoring backend: embedded, minilm, detoxify, or a cascade first+second (embedded+minilm)",
+    ),
     "EMBEDDED_MODEL_PATH": (
         str(PROJECT_ROOT / "models" / "embedded"),
         str,
         "folder of the embedded model's files",
     ),
-    "EMBEDDED_EMBEDDING_STAGE": (
-        False,
-        _bool,
-        "add the sentence-embedding stage to the embedded model (needs torch; ~35 comments/s per core)",
-    ),
+    "SCORING_CASCADE_BAND": (0.1, _float, "cascade: second opinion on scores this near a hold threshold"),
     "TOXICITY_DATA_DIR": (
         str(PROJECT_ROOT.parent / "shared" / "data" / "toxicity"),
         str,
