@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from .caches import TTLCache
 from .db import Article
 from .extensions import db
-from .transitions import article_changed
+from .identity.tokens import ArticleClaim
+from .transitions import article_changed, thread_changed
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class ArticleSnapshot:
     closed: bool
     premoderated: bool
     created_at: datetime
+    verified: bool = False
 
     @classmethod
     def of(cls, article: Article) -> ArticleSnapshot:
@@ -40,6 +42,7 @@ class ArticleSnapshot:
             article.closed,
             article.premoderated,
             article.created_at,
+            article.verified,
         )
 
 
@@ -89,19 +92,36 @@ def thread_state(article: ArticleSnapshot) -> ThreadState:
     return current_app.extensions["thread_states"].get(article.id, load)
 
 
-def article_for_comment(site_id: int, ref: dict[str, str]) -> ArticleSnapshot:
-    """The article a comment is posted on, created from the embed's id, URL and title if new."""
+def article_for_comment(
+    site_id: int, ref: dict[str, str], claim: ArticleClaim | None = None
+) -> ArticleSnapshot:
+    """The article a comment is posted on. A new one is made from the embed's id, URL and title
+    (unverified: moderators see that the site did not vouch for them). Once made, only the site
+    changes its URL and title: the admin API, or a signed article `claim`, applied here."""
     cached = cached_article(site_id, ref["id"])
-    if cached is not None:
+    if cached is not None and (claim is None or _claimed(cached, claim)):
         return cached
     article = find_article(site_id, ref["id"])
     if article is None:
+        values = (
+            {"url": claim.url, "title": claim.title, "verified": True}
+            if claim
+            else {"url": ref["url"], "title": ref["title"]}
+        )
         try:
             with db.session.begin_nested():
-                article = Article(site_id=site_id, external_id=ref["id"], url=ref["url"], title=ref["title"])
+                article = Article(site_id=site_id, external_id=ref["id"], **values)
                 db.session.add(article)
         except IntegrityError:  # another request created it first
             article = find_article(site_id, ref["id"])
             assert article is not None
-    article_changed(site_id, ref["id"])  # this process cached it as missing
+    if claim is not None and not _claimed(article, claim):
+        article.url, article.title, article.verified = claim.url, claim.title, True
+        db.session.flush()
+        thread_changed(article)
+    article_changed(site_id, ref["id"])  # this process cached it as missing, or as it was
     return ArticleSnapshot.of(article)
+
+
+def _claimed(article: Article | ArticleSnapshot, claim: ArticleClaim) -> bool:
+    return article.verified and (article.url, article.title) == (claim.url, claim.title)

@@ -7,7 +7,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from .db import Author, utcnow
+from .errors import ValidationFailed
 from .extensions import db
+from .identity.tokens import VERIFIED_PREFIX
 from .moderation.authors import AuthorHistory, standing
 from .moderation.policy import AuthorStanding, Policy
 
@@ -60,7 +62,7 @@ def get_author(site_id: int, author_key: str) -> Author | None:
 
 
 def author_standing(site_id: int, author_key: str | None, policy: Policy) -> AuthorStanding:
-    if not author_key:
+    if not author_key or not author_key.startswith(VERIFIED_PREFIX):
         return "regular"
     return standing_of(get_author(site_id, author_key), policy)
 
@@ -76,7 +78,12 @@ def standing_of(author: Author | None, policy: Policy) -> AuthorStanding:
 
 
 def set_standing(site_id: int, author_key: str, data: dict[str, Any], actor: str) -> Author:
-    """A moderator bans, suspends (until a time), trusts or resets an author."""
+    """A moderator bans, suspends (until a time), trusts or resets an author: a verified one, since
+    any other id is a claim anyone can make (or drop) in the next comment."""
+    if not author_key.startswith(VERIFIED_PREFIX):
+        raise ValidationFailed(
+            "key", "standing binds only to verified readers (sso:<the site's user id>)", "query"
+        )
     author = get_author(site_id, author_key)
     if author is None:
         author = Author(site_id=site_id, author_key=author_key)

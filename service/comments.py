@@ -14,15 +14,26 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
-from .authors import author_standing
+from .authors import author_standing, get_author, standing_of
 from .cursors import decode_id_cursor, encode_cursor
 from .db import Article, Comment, IdempotencyRecord, utcnow
-from .errors import ArticleClosed, IdempotencyConflict, NotFound, ValidationFailed
+from .errors import (
+    ArticleClosed,
+    IdempotencyConflict,
+    InvalidArticleClaim,
+    InvalidReaderToken,
+    NotFound,
+    ReaderTokenRequired,
+    ValidationFailed,
+)
 from .extensions import db
-from .moderation.policy import Policy, decide, match_words
+from .identity.tokens import ArticleClaim, InvalidToken, Reader, verify_article, verify_reader
+from .moderation.policy import AuthorStanding, Policy, Reason, decide, match_words
 from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
-from .sites import site_settings
+from .sites import check_article_url, site_settings
+from .spam.checks import HOLD_CODES, REJECT_CODES, Poster, check_comment, hold_published_copies, is_spam
+from .spam.reasons import SpamReason
 from .transitions import insert_comment, record_transition
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
@@ -31,17 +42,36 @@ MAX_DEPTH = 5
 MAX_REPLIES_PER_ROOT = 200
 
 
-def author_key(user_id: str | None, email: str | None) -> str | None:
-    """Who the author is across comments: the site's user id, else a hash of the e-mail."""
-    if user_id:
-        return f"user:{user_id}"
-    if email:
-        return "email:" + hashlib.sha256(email.strip().casefold().encode()).hexdigest()
-    return None
+# Fields that prove or check things about a request rather than say what to post: a retry with
+# a fresh token (the old one expired) is the same request.
+PROOF_FIELDS = ("reader_token", "article_token", "render_token", "honeypot")
 
 
 def request_fingerprint(body: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+    content = {k: v for k, v in body.items() if k not in PROOF_FIELDS}
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def verified_reader(token: str | None, secrets: list[str]) -> Reader | None:
+    """The reader the site vouched for, None for an anonymous reader; a bad token is refused."""
+    if token is None:
+        return None
+    try:
+        return verify_reader(token, secrets)
+    except InvalidToken as error:
+        raise InvalidReaderToken(f"reader_token {error.reason}", field="reader_token") from None
+
+
+def article_claim(token: str | None, secrets: list[str], article_id: str) -> ArticleClaim | None:
+    if token is None:
+        return None
+    try:
+        claim = verify_article(token, secrets)
+    except InvalidToken as error:
+        raise InvalidArticleClaim(f"article_token {error.reason}", field="article_token") from None
+    if claim.id != article_id:
+        raise ValidationFailed("article_token", "claims another article than article.id")
+    return claim
 
 
 def _check_parent(article: ArticleSnapshot, parent_id: int) -> Comment:
@@ -77,18 +107,58 @@ def _decide(
     policy: Policy,
     matches: tuple[list, list],
     article: Article | ArticleSnapshot,
-    author: str | None,
+    standing: AuthorStanding,
+    verified: bool,
+    found: tuple[list[Reason], list[Reason]] = ([], []),
 ):
-    """The policy's decision for a comment, with its article's and author's standing."""
+    """The policy's decision for a comment, with its article's and author's standing (only a
+    verified author has one: an id the site did not vouch for is a claim anyone can make) and what
+    the other rules `found` (holds, rejects: anonymity, spam)."""
     banned, suspect = matches
+    holds, rejects = found
+    if not verified:
+        holds = [*holds, *_anonymous_holds(policy)]
     return decide(
         scores,
         policy,
         banned=banned,
         suspect=suspect,
         article_premoderated=article.premoderated,
-        author=author_standing(article.site_id, author, policy),
+        author=standing if verified else "regular",
+        holds=holds,
+        rejects=rejects,
     )
+
+
+def _anonymous_holds(policy: Policy) -> list[Reason]:
+    return [Reason("anonymous_author")] if policy.anonymous_posting == "hold" else []
+
+
+def carried_reasons(stored: list[dict[str, Any]] | None) -> tuple[list[Reason], list[Reason]]:
+    """The spam rules' reasons stored with a comment (holds, rejects), for deciding it again."""
+    holds = [SpamReason(**r) for r in stored or [] if r.get("code") in HOLD_CODES]
+    rejects = [SpamReason(**r) for r in stored or [] if r.get("code") in REJECT_CODES]
+    return holds, rejects
+
+
+def _author_columns(claimed: dict[str, Any], reader: Reader | None) -> dict[str, Any]:
+    """The author as stored: what the site vouched for, else what the reader claimed (kept for
+    moderators, but never an identity: no key, so no history and no standing)."""
+    if reader is not None:
+        return {
+            "author_name": reader.name,
+            "author_email": reader.email,
+            "author_user_id": reader.sub,
+            "author_key": reader.key,
+            "author_verified": True,
+        }
+    return {
+        "author_name": claimed["name"],
+        "author_email": claimed.get("email"),
+        "author_user_id": claimed.get("user_id"),
+        "author_key": None,
+        "author_verified": False,
+    }
 
 
 @dataclass
@@ -120,8 +190,12 @@ def post_comment(
     engine: ScoringEngine,
     deadline: float,
     idempotency_key: str | None = None,
+    network: str | None = None,
+    render_secret: bytes = b"",
 ) -> PostResult:
-    """Validate, score, decide and store one comment, all in one transaction."""
+    """Validate, check, score, decide and store one comment, all in one transaction. `network` is
+    the keyed hash of the poster's network (service/spam/velocity.network_key); `render_secret`
+    signs the embed's render tokens (service/spam/bots.py)."""
     fingerprint = request_fingerprint(data)
     if idempotency_key:
         replay = _replay(site_id, idempotency_key, fingerprint)
@@ -129,31 +203,58 @@ def post_comment(
             return replay
 
     site = site_settings(site_id)
-    article = article_for_comment(site_id, data["article"])
+    secrets = site.sso.valid()
+    reader = verified_reader(data.get("reader_token"), secrets)
+    if reader is None and site.policy.anonymous_posting == "deny":
+        raise ReaderTokenRequired("sign in to comment: this site takes comments with a reader_token only")
+    claim = article_claim(data.get("article_token"), secrets, data["article"]["id"])
+    if claim is None:
+        check_article_url(data["article"]["url"], site.allowed_origins, "article.url")
+    article = article_for_comment(site_id, data["article"], claim)
     if article.closed:
         raise ArticleClosed("this article no longer takes comments")
     parent = _check_parent(article, data["parent_id"]) if data.get("parent_id") else None
 
-    author = data["author"]
-    key = author_key(author.get("user_id"), author.get("email"))
+    author = _author_columns(data.get("author") or {}, reader)
+    known = get_author(site_id, reader.key) if reader else None
+    now = utcnow()
+    spam = check_comment(
+        site_id,
+        site.policy,
+        text=data["text"],
+        article_id=article.external_id,
+        poster=Poster(reader.key if reader else None, network, known.approved_count if known else 0),
+        render_token=data.get("render_token"),
+        honeypot=data.get("honeypot"),
+        render_secret=render_secret,
+        now=now,
+    )
     banned, suspect = match_words(data["text"], site.lists)
     # A banned word rejects whatever the model says, so the model is not asked.
     scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
-    decision = _decide(scores, site.policy, (banned, suspect), article, key)
-    now = utcnow()
+    decision = _decide(
+        scores,
+        site.policy,
+        (banned, suspect),
+        article,
+        standing_of(known, site.policy),
+        reader is not None,
+        (spam.holds, spam.rejects),
+    )
+    reasons = [r.to_dict() for r in decision.reasons]
     values = {
         "site_id": site_id,
         "article_id": article.id,
         "parent_id": parent.id if parent else None,
         "root_id": (parent.root_id or parent.id) if parent else None,
         "depth": parent.depth + 1 if parent else 0,
-        "author_name": author["name"],
-        "author_email": author.get("email"),
-        "author_user_id": author.get("user_id"),
-        "author_key": key,
+        **author,
+        "network_key": network,
         "text": data["text"],
+        **spam.fingerprint,
+        "spam": is_spam(reasons),
         "status": decision.status,
-        "reasons": [r.to_dict() for r in decision.reasons],
+        "reasons": reasons,
         "created_at": now,
         **score_columns(scores, engine.scorer),
     }
@@ -171,6 +272,7 @@ def post_comment(
         answer = {"key": idempotency_key, "request_hash": fingerprint, "response": response}
     try:
         body["id"] = insert_comment(values, article, answer).id
+        hold_published_copies(reasons, body["id"])
         db.session.commit()
     except IntegrityError:
         # A concurrent request with the same Idempotency-Key committed first: answer as it did.
@@ -318,16 +420,19 @@ def score_pending(
             site = site_settings(comment.site_id)
             article = comment.article
             decision = _decide(
-                scores, site.policy, match_words(comment.text, site.lists), article, comment.author_key
+                scores,
+                site.policy,
+                match_words(comment.text, site.lists),
+                article,
+                author_standing(comment.site_id, comment.author_key, site.policy),
+                comment.author_verified,
+                # What the other rules found when it was posted still holds.
+                carried_reasons(comment.reasons),
             )
             apply_scores(comment, scores, scorer)
-            record_transition(
-                comment,
-                article,
-                decision.status,
-                reason="late scoring",
-                reasons=[r.to_dict() for r in decision.reasons],
-            )
+            reasons = [r.to_dict() for r in decision.reasons]
+            comment.spam = is_spam(reasons)
+            record_transition(comment, article, decision.status, reason="late scoring", reasons=reasons)
         db.session.commit()
         done += len(batch)
         last_id = batch[-1].id

@@ -48,6 +48,12 @@ class Site(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     allowed_origins: Mapped[list[str]] = mapped_column(JSONType, default=list)
     policy: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    # The secret the site's backend signs reader tokens and article claims with (service/identity/).
+    # Kept as is, like webhook secrets: verifying an HMAC needs it. After a rotation the previous
+    # one verifies too, until it expires.
+    sso_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    sso_previous_secret: Mapped[str | None] = mapped_column(sa.String(100))
+    sso_previous_secret_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -81,6 +87,9 @@ class Article(db.Model):
     title: Mapped[str] = mapped_column(sa.String(500))
     closed: Mapped[bool] = mapped_column(default=False)
     premoderated: Mapped[bool] = mapped_column(default=False)
+    # Whether the site itself set the URL and title (admin API or a signed article claim); the
+    # first comment's unsigned values are shown to moderators as unverified.
+    verified: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     # Approved comments, kept with every transition so the public list needs no COUNT.
     approved_count: Mapped[int] = mapped_column(default=0)
     # Bumped whenever the public thread changes: the ETag of the thread.
@@ -100,6 +109,20 @@ class Comment(db.Model):
         # Moderation queues per site.
         sa.Index("ix_comments_queue", "site_id", "status", "id"),
         sa.Index("ix_comments_author", "site_id", "author_key", "status"),
+        # Velocity: a reader's or a network's recent comments across the site.
+        sa.Index("ix_comments_author_recent", "site_id", "author_key", "created_at"),
+        sa.Index("ix_comments_network_recent", "site_id", "network_key", "created_at"),
+        # Near duplicates: texts within 3 bits of SimHash share one of four 16-bit bands.
+        *(sa.Index(f"ix_comments_text_band{i}", "site_id", f"text_band{i}") for i in range(4)),
+        # The queues' spam filter (a small share of comments).
+        sa.Index(
+            "ix_comments_spam",
+            "site_id",
+            "status",
+            "id",
+            postgresql_where=sa.text("spam"),
+            sqlite_where=sa.text("spam"),
+        ),
         # Queue sorts: most toxic first, most reported first.
         sa.Index("ix_comments_toxic", "site_id", "status", "max_score", "id"),
         # The reported queue (about 1% of comments), oldest or most reported first.
@@ -145,7 +168,21 @@ class Comment(db.Model):
     author_user_id: Mapped[str | None] = mapped_column(sa.String(200))
     # Who the author is for history and trust: the site's user id, else a hash of the e-mail.
     author_key: Mapped[str | None] = mapped_column(sa.String(128))
+    # Whether the site vouched for the author (SSO token); only verified authors have standing.
+    author_verified: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # A keyed hash of the poster's network (/24, /64): velocity limits, never the address itself.
+    network_key: Mapped[str | None] = mapped_column(sa.String(64))
     text: Mapped[str] = mapped_column(sa.Text)
+    # SimHash of the normalised text (signed 64-bit) and its four bands; NULL for texts too short
+    # to compare (service/spam/duplicates.py).
+    text_hash: Mapped[int | None] = mapped_column(sa.BigInteger)
+    text_band0: Mapped[int | None]
+    text_band1: Mapped[int | None]
+    text_band2: Mapped[int | None]
+    text_band3: Mapped[int | None]
+    # Whether a spam rule (spam label, links, duplicates, velocity, bots) raised a reason: the
+    # queues' spam filter.
+    spam: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     scores: Mapped[dict[str, float] | None] = mapped_column(JSONType)
     model_name: Mapped[str | None] = mapped_column(sa.String(100))
     model_version: Mapped[str | None] = mapped_column(sa.String(100))
@@ -155,6 +192,8 @@ class Comment(db.Model):
     report_count: Mapped[int] = mapped_column(default=0)
     # Reports no moderator has looked at yet: the comment is in the reported queue while > 0.
     reports_open: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The open reports' weight (by reporter standing and record): compared with the threshold.
+    report_weight: Mapped[float] = mapped_column(default=0.0, server_default="0")
     # Optimistic concurrency: the ORM updates WHERE version = the version read (see mapper args).
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -188,17 +227,33 @@ class ModerationEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+REPORT_OUTCOMES = ("upheld", "dismissed")
+
+
 class Report(db.Model):
-    """A reader's report of a published comment; one per reader per comment."""
+    """A reader's report of a published comment; one per reader (verified id, else network) per comment."""
 
     __tablename__ = "reports"
-    __table_args__ = (sa.UniqueConstraint("comment_id", "reporter_key"),)
+    __table_args__ = (
+        sa.UniqueConstraint("comment_id", "reporter_key"),
+        # A reporter's record (how often moderators dismissed their reports).
+        sa.Index("ix_reports_reporter", "site_id", "reporter_key"),
+        # Report floods: one network's reports across the site.
+        sa.Index("ix_reports_network", "site_id", "network_key", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
-    # The site's user id, else a salted hash of the reader's address: never the address itself.
+    # "sso:<verified id>", else "net:<keyed hash of the network>": never the address itself.
     reporter_key: Mapped[str] = mapped_column(sa.String(128))
+    network_key: Mapped[str | None] = mapped_column(sa.String(64))
+    # What this report counted towards the threshold (standing and record; 0 past a flood).
+    weight: Mapped[float] = mapped_column(default=1.0, server_default="1")
+    # Sent past the network's hourly report limit: kept for moderators to see, weighing nothing.
+    flood: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # upheld (the comment was rejected) or dismissed (a moderator kept it), once resolved.
+    outcome: Mapped[str | None] = mapped_column(sa.String(16))
     reason: Mapped[str] = mapped_column(sa.String(32))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

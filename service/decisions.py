@@ -14,13 +14,16 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from .auth import Principal
-from .db import Comment, OutboxEvent, Report, Site, utcnow
+from .db import Comment, OutboxEvent, Report, Site
 from .errors import Conflict, NotFound, ServiceError, ValidationFailed
 from .extensions import db
 from .moderation.policy import Policy
+from .reports import resolve_reports
 from .transitions import count_author, record_transition
 
 DECISIONS = ("approved", "rejected", "held")
+# What a decision says of the comment's open reports: a kept comment's reports were unfounded.
+REPORT_OUTCOMES = {"approved": "dismissed", "rejected": "upheld"}
 MAX_BULK = 100
 ERASED = "[deleted]"
 
@@ -69,7 +72,7 @@ def apply_decision(
         record_transition(
             comment, comment.article, status, actor=principal.actor, reason=reason or "moderator", note=note
         )
-        _resolve_reports(comment)
+        resolve_reports(comment, REPORT_OUTCOMES.get(status))
         db.session.flush()
     except StaleDataError:  # another moderator's change committed between our read and our write
         db.session.rollback()
@@ -77,15 +80,29 @@ def apply_decision(
     return comment
 
 
-def _resolve_reports(comment: Comment) -> None:
-    """A moderator's decision answers the open reports: the comment leaves the reported queue."""
-    if comment.reports_open:
-        comment.reports_open = 0
-        db.session.execute(
-            sa.update(Report)
-            .where(Report.comment_id == comment.id, Report.resolved_at.is_(None))
-            .values(resolved_at=utcnow())
+def dismiss_reports(principal: Principal, comment_id: int, note: str = "") -> Comment:
+    """A moderator finds the reports unfounded: they are dismissed (their reporters count less from
+    now on and cannot report this comment again), and a comment the reports had held is published
+    again."""
+    comment = load_for_principal(principal, comment_id)
+    if comment.reports_open == 0:
+        raise Conflict(f"comment {comment_id} has no open reports")
+    held_by_reports = comment.status == "held" and any(
+        r.get("code") == "reported" for r in comment.reasons or []
+    )
+    resolve_reports(comment, "dismissed")
+    if held_by_reports:
+        record_transition(
+            comment,
+            comment.article,
+            "approved",
+            actor=principal.actor,
+            reason="reports dismissed",
+            note=note,
+            reasons=[r for r in comment.reasons if r.get("code") != "reported"],
         )
+    db.session.commit()
+    return comment
 
 
 def decide_one(
@@ -153,12 +170,16 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     comment.author_email = None
     comment.author_user_id = None
     comment.author_key = None
+    comment.network_key = None
+    comment.text_hash = None
+    comment.text_band0 = comment.text_band1 = comment.text_band2 = comment.text_band3 = None
     # Word reasons keep offsets into a text that no longer exists; keep only what was decided.
     comment.reasons = [
         {k: v for k, v in r.items() if k not in ("start", "end")} for r in comment.reasons or []
     ]
     db.session.execute(sa.update(Report).where(Report.comment_id == comment.id).values(note=""))
     comment.reports_open = 0
+    comment.report_weight = 0.0
     record_transition(
         comment, comment.article, "deleted", actor=principal.actor, reason="erasure request", note=note
     )

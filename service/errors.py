@@ -51,6 +51,27 @@ class Unauthorized(ServiceError):
         super().__init__(detail, headers={"WWW-Authenticate": 'Bearer realm="comments"'})
 
 
+class InvalidReaderToken(ServiceError):
+    """The reader token proves nothing: the embed asks the page for a new one and tries again."""
+
+    status, code, title = 401, "invalid-reader-token", "The reader token is not valid"
+
+
+class ReaderTokenRequired(ServiceError):
+    status, code, title = 401, "reader-token-required", "This site only takes comments from signed-in readers"
+
+
+class InvalidArticleClaim(ServiceError):
+    status, code, title = 401, "invalid-article-claim", "The article claim is not valid"
+
+
+class TooManyRequests(ServiceError):
+    status, code, title = 429, "too-many-requests", "Too many requests"
+
+    def __init__(self, detail: str, retry_after: int, **extra):
+        super().__init__(detail, headers={"Retry-After": str(max(1, int(retry_after)))}, **extra)
+
+
 class Forbidden(ServiceError):
     status, code, title = 403, "forbidden", "This key may not do that"
 

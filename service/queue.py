@@ -7,12 +7,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from .auth import Principal
-from .comments import author_key
 from .cursors import decode_cursor, encode_cursor
 from .db import Article, Author, Comment, Report
 from .errors import ValidationFailed
 from .extensions import db
-from .scoring.base import LABELS, OPTIONAL_LABELS
+from .identity.tokens import VERIFIED_PREFIX
+from .moderation.policy import POLICY_LABELS
+from .scoring.base import OPTIONAL_LABELS
 from .scoring.engine import ExplanationCache
 
 QUEUES = ("held", "pending", "reported", "rejected", "approved")
@@ -32,8 +33,10 @@ def queue_filter(queue: str) -> sa.ColumnElement[bool]:
 def label_score(label: str) -> sa.ColumnElement[float]:
     """A label's score. On PostgreSQL written as the held queue's per-label indexes are, with the
     label inline (a bound parameter would keep the planner from matching them)."""
-    if label not in LABELS + OPTIONAL_LABELS:
-        raise ValidationFailed("label", f"must be one of {', '.join(LABELS + OPTIONAL_LABELS)}", "query")
+    if label not in POLICY_LABELS + OPTIONAL_LABELS:
+        raise ValidationFailed(
+            "label", f"must be one of {', '.join(POLICY_LABELS + OPTIONAL_LABELS)}", "query"
+        )
     if db.session.get_bind().dialect.name == "postgresql":
         return sa.cast(Comment.scores.op("->>")(sa.literal_column(f"'{label}'")), sa.Float)
     return Comment.scores[label].as_float()
@@ -80,10 +83,14 @@ def list_queue(
         query = query.where(Article.external_id == params["article"])
     if params.get("label"):
         query = query.where(label_score(params["label"]) >= params.get("min_score", 0.5))
+    if "spam" in params:
+        query = query.where(Comment.spam.is_(params["spam"]))
     if params.get("author"):
         value = params["author"]
-        keys = {value, author_key(None, value) if "@" in value else author_key(value, None)}
-        query = query.where(Comment.author_key.in_(keys))
+        if "@" in value:  # claimed e-mails too: moderators look for a troll's comments by it
+            query = query.where(Comment.author_email == value)
+        else:
+            query = query.where(Comment.author_key.in_({value, f"{VERIFIED_PREFIX}{value}"}))
     if params.get("q"):
         escaped = params["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         query = query.where(Comment.text.ilike(f"%{escaped}%", escape="\\"))
@@ -113,6 +120,7 @@ ITEMS = (
         Article.external_id.label("article_external_id"),
         Article.title.label("article_title"),
         Article.url.label("article_url"),
+        Article.verified.label("article_verified"),
         Author.approved_count.label("author_approved"),
         Author.rejected_count.label("author_rejected"),
         Author.held_count.label("author_held"),
@@ -159,6 +167,20 @@ def _reasons_with_text(comment: Comment) -> list[dict[str, Any]]:
     return out
 
 
+def report_view(report: Report) -> dict[str, Any]:
+    """A report as moderators see it: who sent it only as verified or anonymous, and what it weighed."""
+    return {
+        "reason": report.reason,
+        "note": report.note,
+        "created_at": report.created_at,
+        "open": report.resolved_at is None,
+        "reporter": "verified" if report.reporter_key.startswith(VERIFIED_PREFIX) else "anonymous",
+        "weight": report.weight,
+        "flood": report.flood,
+        "outcome": report.outcome,
+    }
+
+
 def comment_detail(
     comment: sa.Row,
     parent: Comment | None,
@@ -183,6 +205,7 @@ def comment_detail(
             "email": comment.author_email,
             "user_id": comment.author_user_id,
             "key": comment.author_key,
+            "verified": comment.author_verified,
             "history": {
                 "approved": comment.author_approved or 0,
                 "rejected": comment.author_rejected or 0,
@@ -195,6 +218,7 @@ def comment_detail(
             "id": comment.article_external_id,
             "title": comment.article_title,
             "url": comment.article_url,
+            "verified": comment.article_verified,
         },
         "parent": None
         if parent is None
@@ -210,11 +234,10 @@ def comment_detail(
         else None,
         "reasons": _reasons_with_text(comment),
         "highlights": highlights,
-        "reports": [
-            {"reason": r.reason, "note": r.note, "created_at": r.created_at, "open": r.resolved_at is None}
-            for r in reports
-        ],
+        "reports": [report_view(r) for r in reports],
         "report_count": comment.report_count,
+        "report_weight": comment.report_weight,
+        "spam": comment.spam,
         "created_at": comment.created_at,
         "updated_at": comment.updated_at,
     }

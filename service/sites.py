@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ from .caches import SETTINGS_CACHE_SECONDS, TTLCache
 from .db import ApiKey, Article, Site, utcnow
 from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .extensions import db
+from .identity.origins import url_on_origins
+from .identity.store import SsoSecrets, rotate_sso_secret
 from .moderation.policy import CompiledLists, Policy
 from .transitions import article_changed, thread_changed
 
@@ -29,6 +32,10 @@ def site_view(site: Site) -> dict[str, Any]:
         "name": site.name,
         "allowed_origins": site.allowed_origins,
         "policy": full_policy(site.policy),
+        "sso": {
+            "configured": site.sso_secret is not None,
+            "previous_secret_expires_at": site.sso_previous_secret_expires_at,
+        },
         "created_at": site.created_at,
     }
 
@@ -40,6 +47,8 @@ class SiteSettings:
     id: int
     policy: Policy
     lists: CompiledLists
+    allowed_origins: tuple[str, ...] = ()
+    sso: SsoSecrets = SsoSecrets()
 
 
 def site_cache() -> TTLCache[SiteSettings]:
@@ -56,11 +65,17 @@ def site_settings(site_id: int) -> SiteSettings:
 
 
 def _load_settings(site_id: int) -> SiteSettings | None:
-    stored = db.session.execute(sa.select(Site.policy).where(Site.id == site_id)).first()
-    if stored is None:
+    site = db.session.get(Site, site_id)
+    if site is None:
         return None
-    policy = Policy.from_dict(stored.policy)
-    return SiteSettings(site_id, policy, CompiledLists.from_policy(policy))
+    policy = Policy.from_dict(site.policy)
+    return SiteSettings(
+        site_id,
+        policy,
+        CompiledLists.from_policy(policy),
+        tuple(site.allowed_origins or ()),
+        SsoSecrets.of(site),
+    )
 
 
 def site_by_slug(slug: str, principal: Principal | None = None) -> Site:
@@ -99,6 +114,14 @@ def update_site(site: Site, data: dict[str, Any]) -> Site:
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
     return site
+
+
+def rotate_sso(site: Site, grace_hours: float) -> str:
+    """Create the site's SSO secret, or rotate it (the old one verifies for the grace period)."""
+    secret = rotate_sso_secret(site, timedelta(hours=grace_hours))
+    db.session.commit()
+    current_app.extensions["sites"].invalidate([site.id])
+    return secret
 
 
 def list_sites(principal: Principal) -> list[Site]:
@@ -154,17 +177,39 @@ def revoke_key(principal: Principal, key_id: int) -> ApiKey:
     return key
 
 
-def update_article(site: Site, external_id: str, data: dict[str, Any]) -> Article:
+def check_article_url(url: str, origins: tuple[str, ...] | list[str], field: str = "url") -> None:
+    """An article's URL must be a page of the site: on one of its allowed origins."""
+    if not url_on_origins(url, origins):
+        raise ValidationFailed(field, "must be on one of the site's allowed origins")
+
+
+def update_article(site: Site, external_id: str, data: dict[str, Any], *, create: bool = False) -> Article:
+    """Change an article's settings, or its URL and title (which only the site sets: this API or a
+    signed article claim). With `create`, an article that does not exist yet is made (before its
+    first comment); it then needs a URL and a title."""
     article = db.session.execute(
         sa.select(Article).where(Article.site_id == site.id, Article.external_id == external_id)
     ).scalar_one_or_none()
+    if "url" in data:
+        check_article_url(data["url"], site.allowed_origins or ())
     if article is None:
-        raise NotFound(f"no article {external_id!r} on this site (articles appear with their first comment)")
+        if not create:
+            raise NotFound(
+                f"no article {external_id!r} on this site (create it with PUT, or by a first comment)"
+            )
+        for field in ("url", "title"):
+            if not data.get(field):
+                raise ValidationFailed(field, "is required to create an article")
+        article = Article(site_id=site.id, external_id=external_id, url=data["url"], title=data["title"])
+        db.session.add(article)
     changed_public = "closed" in data and data["closed"] != article.closed
-    for field in ("closed", "premoderated", "title"):
+    for field in ("closed", "premoderated", "title", "url"):
         if field in data:
             setattr(article, field, data[field])
-    if changed_public or "title" in data:
+    if "title" in data or "url" in data:
+        article.verified = True
+    db.session.flush()
+    if changed_public or "title" in data or "url" in data:
         thread_changed(article)
     article_changed(site.id, external_id)
     db.session.commit()

@@ -107,7 +107,7 @@ def insert_comment(
     the statement and its commit only, with no round trip to Python in between. Elsewhere, one
     statement per table in the caller's transaction. The caller commits in both cases."""
     now = values.get("created_at") or utcnow()
-    row = {"report_count": 0, "reports_open": 0, "version": 1, **values, "created_at": now, "updated_at": now}
+    row = {**_COMMENT_DEFAULTS, **values, "created_at": now, "updated_at": now}
     comment = SimpleNamespace(**row, id=None)
     count_decision(comment.status, SYSTEM, comment.reasons)
     if db.session.get_bind().dialect.name != "postgresql":
@@ -146,6 +146,23 @@ def insert_comment(
     if comment.status == "approved":
         _forget_in_this_process(threads={article.id})
     return comment
+
+
+# Columns a new comment may leave out (the one INSERT names every column).
+_COMMENT_DEFAULTS = {
+    "report_count": 0,
+    "reports_open": 0,
+    "report_weight": 0.0,
+    "version": 1,
+    "author_verified": False,
+    "network_key": None,
+    "text_hash": None,
+    "text_band0": None,
+    "text_band1": None,
+    "text_band2": None,
+    "text_band3": None,
+    "spam": False,
+}
 
 
 def _answer_row(answer: dict[str, Any], comment_id: int, site_id: int, now: datetime) -> dict[str, Any]:
@@ -329,11 +346,15 @@ _INSERT_COMMENT_PG = sa.text(
     """
     WITH c AS (
         INSERT INTO comments (site_id, article_id, parent_id, root_id, depth, status, author_name,
-            author_email, author_user_id, author_key, text, scores, model_name, model_version,
-            reasons, max_score, report_count, reports_open, version, created_at, updated_at)
+            author_email, author_user_id, author_key, author_verified, network_key, text, text_hash,
+            text_band0, text_band1, text_band2, text_band3, spam, scores, model_name, model_version,
+            reasons, max_score, report_count, reports_open, report_weight, version, created_at,
+            updated_at)
         VALUES (:site_id, :article_id, :parent_id, :root_id, :depth, :status, :author_name,
-            :author_email, :author_user_id, :author_key, :text, :scores, :model_name, :model_version,
-            :reasons, :max_score, :report_count, :reports_open, :version, :created_at, :updated_at)
+            :author_email, :author_user_id, :author_key, :author_verified, :network_key, :text,
+            :text_hash, :text_band0, :text_band1, :text_band2, :text_band3, :spam, :scores, :model_name,
+            :model_version, :reasons, :max_score, :report_count, :reports_open, :report_weight,
+            :version, :created_at, :updated_at)
         RETURNING id
     ), event AS (
         INSERT INTO moderation_events (comment_id, site_id, actor, from_status, to_status, reason,

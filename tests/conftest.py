@@ -202,6 +202,9 @@ def runner(app):
     return app.test_cli_runner()
 
 
+LIFTED_VELOCITY = {"velocity_per_minute": 1000, "velocity_per_hour": 100000}
+
+
 class Factory:
     """Sites, keys and comments, made through the same code the API and commands use."""
 
@@ -210,11 +213,14 @@ class Factory:
         self.client = client
 
     def site(self, slug="daily", origins=(ORIGIN,), policy=None):
+        """A site; its velocity limits are lifted unless the policy sets them, since most tests
+        post many comments from one address in a second (tests/api/test_spam.py checks them)."""
         from service.sites import create_site
 
+        policy = {**LIFTED_VELOCITY, **(policy or {})}
         with self.app.app_context():
             site = create_site(
-                {"slug": slug, "name": slug.title(), "allowed_origins": list(origins), "policy": policy or {}}
+                {"slug": slug, "name": slug.title(), "allowed_origins": list(origins), "policy": policy}
             )
             return site.id
 
@@ -224,27 +230,78 @@ class Factory:
         with self.app.app_context():
             return issue_key(None, role, site)[1]
 
+    def reader_token(self, sub, name=None, site="daily", **claims):
+        """A token the site's backend would sign for its signed-in reader `sub` (the site's SSO
+        secret is made on first use)."""
+        from service.identity.tokens import reader_token
+        from service.sites import rotate_sso, site_by_slug
+
+        secrets = self.__dict__.setdefault("sso_secrets", {})
+        if site not in secrets:
+            with self.app.app_context():
+                secrets[site] = rotate_sso(site_by_slug(site), 0)
+        return reader_token(secrets[site], sub, name or sub, **claims)
+
     def headers(self, key, origin=ORIGIN, **extra):
         headers = {"Authorization": f"Bearer {key}", **extra}
         if origin:
             headers["Origin"] = origin
         return headers
 
+    def render_token(self, article="a1", site="daily", age=30.0):
+        """The token the embed gets when it shows the form, as if shown `age` seconds ago."""
+        import time
+
+        from service.sites import site_by_slug
+        from service.spam.bots import issue_render_token
+
+        with self.app.app_context():
+            site_id = site_by_slug(site).id
+        return issue_render_token(self.app.config["SECRET_KEY"].encode(), site_id, article, time.time() - age)
+
     def comment_body(
-        self, text="Thanks for this well-researched article.", article="a1", name="Ada", **extra
+        self, text="Thanks for this well-researched article.", article="a1", name="Ada", site="daily", **extra
     ):
+        """A comment as the embed sends it (with a render token when the site exists)."""
         body = {
             "article": {"id": article, "url": f"{ORIGIN}/news/{article}", "title": f"Article {article}"},
             "author": {"name": name, "email": "ada@example.org"},
             "text": text,
         }
+        if self._site_exists(site):
+            body["render_token"] = self.render_token(article, site)
         body.update(extra)
         return body
 
-    def post(self, key, text="Thanks for this well-researched article.", article="a1", headers=None, **extra):
+    def _site_of(self, key):
+        from service.auth import hash_key
+        from service.db import ApiKey, Site
+
+        with self.app.app_context():
+            return db.session.scalar(
+                sa.select(Site.slug)
+                .join(ApiKey, ApiKey.site_id == Site.id)
+                .where(ApiKey.key_hash == hash_key(key))
+            )
+
+    def _site_exists(self, slug):
+        from service.db import Site
+
+        with self.app.app_context():
+            return db.session.scalar(sa.select(Site.id).where(Site.slug == slug)) is not None
+
+    def post(
+        self,
+        key,
+        text="Thanks for this well-researched article.",
+        article="a1",
+        headers=None,
+        site=None,
+        **extra,
+    ):
         return self.client.post(
             "/v1/comments",
-            json=self.comment_body(text, article, **extra),
+            json=self.comment_body(text, article, site=site or self._site_of(key), **extra),
             headers={**self.headers(key), **(headers or {})},
         )
 

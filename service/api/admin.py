@@ -15,9 +15,11 @@ from ..schemas.admin import (
     KeyCreatedSchema,
     KeyCreateSchema,
     KeySchema,
+    RotateSsoSecretSchema,
     SiteCreateSchema,
     SiteSchema,
     SiteUpdateSchema,
+    SsoSecretSchema,
 )
 from ..schemas.common import ProblemSchema
 from . import authorized
@@ -67,16 +69,39 @@ class OneSite(MethodView):
         return sites.site_view(updated)
 
 
+@blp.route("/sites/<string:slug>/sso-secret", methods=["POST"])
+@authorized(blp, "admin")
+@blp.arguments(RotateSsoSecretSchema())
+@blp.response(200, SsoSecretSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such site")
+def rotate_sso_secret(data, slug):
+    """Create the site's SSO secret, or rotate it; the old one verifies too for the grace period"""
+    site = sites.site_by_slug(slug, current_principal())
+    secret = sites.rotate_sso(site, data.get("grace_hours", 24.0))
+    return {"secret": secret, "previous_secret_expires_at": site.sso_previous_secret_expires_at}
+
+
 @blp.route("/sites/<string:slug>/articles/<string:article_id>")
 class ArticleSettings(MethodView):
     @authorized(blp, "moderator")
     @blp.arguments(ArticleUpdateSchema())
     @blp.response(200, ArticleSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No such site or article")
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields (a URL off the site's origins)")
     def patch(self, data, slug, article_id):
-        """Close an article, pre-moderate it, or fix its title (moderators too)"""
+        """Close an article, pre-moderate it, or set its URL and title (moderators too)"""
         site = sites.site_by_slug(slug, current_principal())
         return sites.update_article(site, article_id, data)
+
+    @authorized(blp, "moderator")
+    @blp.arguments(ArticleUpdateSchema())
+    @blp.response(200, ArticleSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site")
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields (a URL off the site's origins)")
+    def put(self, data, slug, article_id):
+        """Create an article before its first comment (URL and title required), or update it"""
+        site = sites.site_by_slug(slug, current_principal())
+        return sites.update_article(site, article_id, data, create=True)
 
 
 @blp.route("/keys")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from flask import current_app, request
 from flask.views import MethodView
@@ -18,11 +19,16 @@ from ..schemas.comments import (
     CommentCreatedSchema,
     CommentCreateSchema,
     PublicCommentSchema,
+    RenderTokenRequestSchema,
+    RenderTokenSchema,
     ThreadQuerySchema,
     ThreadSchema,
 )
 from ..schemas.common import ProblemSchema
 from ..schemas.moderation import ReportCreatedSchema, ReportCreateSchema
+from ..sites import site_settings
+from ..spam.bots import issue_render_token
+from ..spam.velocity import network_key
 from . import authorized
 
 blp = Blueprint("comments", __name__, url_prefix="/v1", description="Public comments, for the embed")
@@ -71,6 +77,12 @@ class Comments(MethodView):
         schema=ProblemSchema,
         description="Closed article, or an Idempotency-Key reused with another body",
     )
+    @blp.alt_response(
+        401,
+        schema=ProblemSchema,
+        description="A reader_token or article_token that is not valid (expired, forged, another"
+        " site's), or none on a site that takes signed-in readers only",
+    )
     @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields")
     @blp.alt_response(429, **RATE_LIMITED)
     def post(self, data):
@@ -81,6 +93,8 @@ class Comments(MethodView):
             engine=current_app.extensions["scoring"],
             deadline=current_app.config["SCORING_DEADLINE_MS"] / 1000,
             idempotency_key=_idempotency_key(),
+            network=_network(),
+            render_secret=_render_secret(),
         )
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return result.body, result.status_code, headers
@@ -121,16 +135,38 @@ class OneComment(MethodView):
 
 @blp.route("/comments/<int:comment_id>/reports", methods=["POST"])
 @authorized(blp, "embed")
-@limiter.limit(report_limit)
+@limiter.limit(report_limit, key_func=lambda: _network())
 @blp.arguments(ReportCreateSchema())
 @blp.response(201, ReportCreatedSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No published comment with this id")
+@blp.alt_response(401, schema=ProblemSchema, description="A reader_token that is not valid")
 @blp.alt_response(409, schema=ProblemSchema, description="This reader reported this comment already")
 @blp.alt_response(429, **RATE_LIMITED)
 def report(data, comment_id):
-    """Report a published comment to the moderators"""
-    reporter = reports.reporter_key(
-        data.get("reporter_id"), request.remote_addr or "", current_app.config["SECRET_KEY"]
-    )
-    reports.file_report(current_principal().site_id, comment_id, data, reporter)
+    """Report a published comment to the moderators (once per signed-in reader, else per network)"""
+    site_id = current_principal().site_id
+    reader = workflow.verified_reader(data.get("reader_token"), site_settings(site_id).sso.valid())
+    reports.file_report(site_id, comment_id, data, reader=reader, network=_network())
     return {"comment_id": comment_id, "received": True}
+
+
+@blp.route("/render-tokens", methods=["POST"])
+@authorized(blp, "embed")
+@limiter.limit(post_limit)
+@blp.arguments(RenderTokenRequestSchema())
+@blp.response(201, RenderTokenSchema)
+@blp.alt_response(429, **RATE_LIMITED)
+def render_token(data):
+    """A signed token dating when the comment form was shown (send it back with the comment)"""
+    site_id = current_principal().site_id
+    token = issue_render_token(_render_secret(), site_id, data["article_id"], time.time())
+    return {"render_token": token, "min_seconds": site_settings(site_id).policy.bot_min_seconds}
+
+
+def _render_secret() -> bytes:
+    return current_app.config["SECRET_KEY"].encode()
+
+
+def _network() -> str:
+    """The keyed hash of the client's network (/24, /64): what anonymous readers are known by."""
+    return network_key(request.remote_addr or "", current_app.config["SECRET_KEY"])

@@ -151,6 +151,19 @@ def decide(data, comment_id):
     return _detail(comment, {"ETag": f'"{comment.version}"'})
 
 
+@blp.route("/comments/<int:comment_id>/reports/dismiss", methods=["POST"])
+@authorized(blp, "moderator")
+@blp.arguments(EraseSchema())
+@blp.response(200, QueueItemSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+@blp.alt_response(409, schema=ProblemSchema, description="The comment has no open reports")
+def dismiss_reports(data, comment_id):
+    """Dismiss a comment's open reports: a comment they held is published again, and the same
+    readers cannot report it again"""
+    comment = decisions.dismiss_reports(current_principal(), comment_id, data["note"])
+    return _detail(comment, {"ETag": f'"{comment.version}"'})
+
+
 @blp.route("/decisions", methods=["POST"])
 @authorized(blp, "moderator")
 @blp.arguments(BulkDecisionSchema())

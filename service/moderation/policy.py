@@ -6,11 +6,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from ..scoring.base import LABELS
+from ..scoring.base import LABELS, SPAM_LABEL
 from .wordlists import WordList, WordMatch
 
 Status = Literal["pending", "approved", "held", "rejected"]
 AuthorStanding = Literal["regular", "trusted", "suspended", "banned"]
+# What readers without a token from the site (anonymous) may do.
+AnonymousPosting = Literal["post", "hold", "deny"]
+# The labels a policy's thresholds apply to: detoxify's, and the spam score where a model has it.
+POLICY_LABELS: tuple[str, ...] = (*LABELS, SPAM_LABEL)
 # Most lenient to strictest; a decision only ever moves right as evidence is added.
 SEVERITY: dict[str, int] = {"approved": 0, "pending": 1, "held": 2, "rejected": 3}
 
@@ -23,16 +27,22 @@ class Thresholds:
     reject: float | None = None
 
 
+LIST_FIELDS = ("banned_words", "suspect_words", "rejection_reasons", "allowed_domains", "blocked_domains")
+
+
 @dataclass(frozen=True)
 class Policy:
     thresholds: Mapping[str, Thresholds] = field(
-        default_factory=lambda: {label: Thresholds() for label in LABELS}
+        default_factory=lambda: {label: Thresholds() for label in POLICY_LABELS}
     )
     premoderation: bool = False
     banned_words: tuple[str, ...] = ()
     suspect_words: tuple[str, ...] = ()
-    # Readers' reports that send an approved comment back to the queue.
-    report_threshold: int = 3
+    # The weight of open reports that sends an approved comment back to the queue: a verified
+    # reader's report weighs 1, an anonymous network's 0.5 (service/moderation/reports.py).
+    report_threshold: float = 3
+    # Reports one network may send across the site in an hour before the rest weigh nothing.
+    report_flood_per_hour: int = 10
     # Whether trusted authors skip pre-moderation and suspect words (never the banned list).
     trusted_skip_premoderation: bool = True
     # What happens to comments of banned authors: "rejected" or "held".
@@ -41,15 +51,34 @@ class Policy:
     # Authors become trusted after this many approved comments with no rejection in `trust_clean_days`.
     trust_after_approved: int = 5
     trust_clean_days: int = 30
+    # Readers the site did not vouch for (no reader token): publish as usual, hold every
+    # comment for review, or refuse (401).
+    anonymous_posting: AnonymousPosting = "post"
+    # --- spam (service/spam/) ---
+    # A verified reader with fewer approved comments than this is new: their links are held.
+    new_reader_approved: int = 3
+    # Links to these domains (and their subdomains) pass; blocked ones reject the comment.
+    allowed_domains: tuple[str, ...] = ()
+    blocked_domains: tuple[str, ...] = ()
+    # The same or nearly the same text under other articles or by other authors this recently.
+    duplicate_window_minutes: int = 24 * 60
+    # Comments per reader (verified id, else network) across the site; past either, `velocity_action`:
+    # hold the comment, or throttle (429 with Retry-After, nothing stored).
+    velocity_per_minute: int = 5
+    velocity_per_hour: int = 30
+    velocity_action: Literal["hold", "throttle"] = "hold"
+    # Bot checks (honeypot, render token): a failed one holds, never rejects.
+    bot_checks: bool = True
+    bot_min_seconds: float = 2.0
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
         """Build from the JSON stored with a site; missing keys take the defaults."""
         data = dict(data or {})
-        thresholds = {label: Thresholds() for label in LABELS}
+        thresholds = {label: Thresholds() for label in POLICY_LABELS}
         for label, values in (data.pop("thresholds", None) or {}).items():
             thresholds[label] = Thresholds(values.get("hold"), values.get("reject"))
-        for key in ("banned_words", "suspect_words", "rejection_reasons"):
+        for key in LIST_FIELDS:
             if key in data:
                 data[key] = tuple(data[key])
         known = {f for f in cls.__dataclass_fields__ if f != "thresholds"}
@@ -58,7 +87,7 @@ class Policy:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["thresholds"] = {label: asdict(t) for label, t in self.thresholds.items()}
-        for key in ("banned_words", "suspect_words", "rejection_reasons"):
+        for key in LIST_FIELDS:
             data[key] = list(data[key])
         return data
 
@@ -118,10 +147,13 @@ def decide(
     suspect: Sequence[WordMatch] = (),
     article_premoderated: bool = False,
     author: AuthorStanding = "regular",
+    holds: Sequence[Reason] = (),
+    rejects: Sequence[Reason] = (),
 ) -> Decision:
-    """Decide a new comment's status. `scores` is None when scoring did not finish in time."""
-    rejected: list[Reason] = _word_reasons("banned_word", banned)
-    held: list[Reason] = []
+    """Decide a new comment's status. `scores` is None when scoring did not finish in time.
+    `holds` and `rejects` are what other rules found (identity, links, duplicates, velocity, bots)."""
+    rejected: list[Reason] = [*_word_reasons("banned_word", banned), *rejects]
+    held: list[Reason] = list(holds)
     trusted = author == "trusted" and policy.trusted_skip_premoderation
 
     if author in ("banned", "suspended"):
@@ -129,7 +161,7 @@ def decide(
         (rejected if policy.banned_author_status == "rejected" else held).append(reason)
 
     if scores is not None:
-        for label in LABELS:
+        for label in POLICY_LABELS:
             limits = policy.thresholds.get(label)
             score = scores.get(label)
             if limits is None or score is None:

@@ -7,11 +7,17 @@ from urllib.parse import urlsplit
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from ..db import ROLES
-from ..scoring.base import LABELS, OPTIONAL_LABELS
+from ..moderation.policy import POLICY_LABELS
+from ..scoring.base import OPTIONAL_LABELS
 from .common import CleanString
 
 SCORE = validate.Range(min=0.0, max=1.0)
 WORD = fields.String(validate=validate.Length(min=1, max=100))
+DOMAIN = fields.String(
+    validate=validate.Regexp(
+        r"^(?=.{1,253}$)[a-z0-9-]+(\.[a-z0-9-]+)+$", error="a lower-case domain: news.example"
+    )
+)
 
 
 class ThresholdsSchema(Schema):
@@ -27,7 +33,7 @@ class ThresholdsSchema(Schema):
 
 class PolicySchema(Schema):
     thresholds = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(LABELS + OPTIONAL_LABELS)),
+        keys=fields.String(validate=validate.OneOf(POLICY_LABELS + OPTIONAL_LABELS)),
         values=fields.Nested(ThresholdsSchema),
         metadata={
             "description": "per label: hold at or above `hold`, reject at or above `reject` (null: never)"
@@ -40,7 +46,44 @@ class PolicySchema(Schema):
         metadata={"description": "reject; `word*` matches words starting with it"},
     )
     suspect_words = fields.List(WORD, validate=validate.Length(max=5000), metadata={"description": "hold"})
-    report_threshold = fields.Integer(validate=validate.Range(min=1, max=1000))
+    report_threshold = fields.Float(
+        validate=validate.Range(min=0.5, max=1000),
+        metadata={
+            "description": "weight of open reports that holds a published comment (verified reader 1,"
+            " trusted 1.5, anonymous network 0.5, less for reporters whose reports were dismissed)"
+        },
+    )
+    report_flood_per_hour = fields.Integer(
+        validate=validate.Range(min=1, max=10000),
+        metadata={"description": "reports one network may send in an hour before the rest weigh nothing"},
+    )
+    anonymous_posting = fields.String(
+        validate=validate.OneOf(["post", "hold", "deny"]),
+        metadata={
+            "description": "readers without a reader_token: publish as usual, hold for review, or refuse"
+        },
+    )
+    new_reader_approved = fields.Integer(
+        validate=validate.Range(min=0, max=1000),
+        metadata={"description": "approved comments that make a verified reader not new (their links pass)"},
+    )
+    allowed_domains = fields.List(
+        DOMAIN, validate=validate.Length(max=1000), metadata={"description": "links here always pass"}
+    )
+    blocked_domains = fields.List(
+        DOMAIN, validate=validate.Length(max=5000), metadata={"description": "links here reject the comment"}
+    )
+    duplicate_window_minutes = fields.Integer(validate=validate.Range(min=0, max=30 * 24 * 60))
+    velocity_per_minute = fields.Integer(validate=validate.Range(min=1, max=1000))
+    velocity_per_hour = fields.Integer(validate=validate.Range(min=1, max=100000))
+    velocity_action = fields.String(
+        validate=validate.OneOf(["hold", "throttle"]),
+        metadata={"description": "past a velocity limit: hold the comment, or answer 429 with Retry-After"},
+    )
+    bot_checks = fields.Boolean(
+        metadata={"description": "honeypot and render-token checks (they hold, never reject)"}
+    )
+    bot_min_seconds = fields.Float(validate=validate.Range(min=0, max=60))
     trusted_skip_premoderation = fields.Boolean()
     banned_author_status = fields.String(validate=validate.OneOf(["rejected", "held"]))
     rejection_reasons = fields.List(
@@ -83,12 +126,33 @@ class SiteUpdateSchema(Schema):
     )
 
 
+class RotateSsoSecretSchema(Schema):
+    grace_hours = fields.Float(
+        validate=validate.Range(min=0, max=24 * 7),
+        metadata={"description": "how long the old secret keeps verifying (default 24)"},
+    )
+
+
+class SsoSecretSchema(Schema):
+    secret = fields.String(
+        required=True,
+        metadata={"description": "sign reader tokens and article claims with it (HS256); shown only here"},
+    )
+    previous_secret_expires_at = fields.DateTime(allow_none=True)
+
+
+class SsoStateSchema(Schema):
+    configured = fields.Boolean(required=True)
+    previous_secret_expires_at = fields.DateTime(allow_none=True)
+
+
 class SiteSchema(Schema):
     id = fields.Integer(required=True)
     slug = fields.String(required=True)
     name = fields.String(required=True)
     allowed_origins = fields.List(fields.String(), required=True)
     policy = fields.Dict(required=True, metadata={"description": "the full policy, defaults filled in"})
+    sso = fields.Nested(SsoStateSchema, required=True)
     created_at = fields.DateTime(required=True)
 
 
@@ -118,6 +182,12 @@ class ArticleUpdateSchema(Schema):
     closed = fields.Boolean()
     premoderated = fields.Boolean()
     title = CleanString(max_length=500)
+    url = fields.Url(
+        schemes={"http", "https"},
+        validate=validate.Length(max=2000),
+        require_tld=False,
+        metadata={"description": "must be on one of the site's allowed origins"},
+    )
 
     @validates("title")
     def _not_blank(self, value, **kwargs):
@@ -129,6 +199,10 @@ class ArticleSchema(Schema):
     id = fields.String(required=True, attribute="external_id")
     url = fields.String(required=True)
     title = fields.String(required=True)
+    verified = fields.Boolean(
+        required=True,
+        metadata={"description": "the site set the URL and title (not a reader's first comment)"},
+    )
     closed = fields.Boolean(required=True)
     premoderated = fields.Boolean(required=True)
     approved_count = fields.Integer(required=True)

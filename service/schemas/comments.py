@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .common import CleanString, CursorQuerySchema
 
@@ -20,9 +20,18 @@ class ArticleRefSchema(Schema):
 class AuthorInSchema(Schema):
     name = CleanString(max_length=80, required=True, metadata={"description": "shown publicly"})
     email = fields.Email(
-        validate=validate.Length(max=320), metadata={"description": "private: moderators only"}
+        validate=validate.Length(max=320),
+        metadata={"description": "private: moderators only; a claim, unless in the reader_token"},
     )
-    user_id = CleanString(max_length=200, metadata={"description": "the site's user id, private"})
+    user_id = CleanString(
+        max_length=200,
+        metadata={
+            "description": "a claim shown to moderators; it never carries standing (send a reader_token)"
+        },
+    )
+
+
+TOKEN = {"validate": validate.Length(min=1, max=4096)}
 
 
 class CommentCreateSchema(Schema):
@@ -30,8 +39,39 @@ class CommentCreateSchema(Schema):
     parent_id = fields.Integer(
         validate=validate.Range(min=1, max=2**53), metadata={"description": "reply to this approved comment"}
     )
-    author = fields.Nested(AuthorInSchema, required=True)
+    author = fields.Nested(
+        AuthorInSchema,
+        metadata={
+            "description": "required without a reader_token; with one, the token's name and e-mail win"
+        },
+    )
     text = CleanString(max_length=MAX_TEXT, one_line=False, required=True)
+    reader_token = fields.String(
+        **TOKEN,
+        metadata={
+            "description": "the site's signed word on its signed-in reader (a JWT, HS256, with the site's"
+            " SSO secret: sub, name, optional email, iat, exp within 24 h); 401 when not valid"
+        },
+    )
+    article_token = fields.String(
+        **TOKEN,
+        metadata={
+            "description": "a signed article claim (article: {id, url, title}):"
+            " sets the article's URL and title"
+        },
+    )
+    render_token = fields.String(
+        **TOKEN, metadata={"description": "the token POST /v1/render-tokens gave when the form was shown"}
+    )
+    honeypot = fields.String(
+        validate=validate.Length(max=500),
+        metadata={"description": "the embed's hidden field: people leave it empty"},
+    )
+
+    @validates_schema(skip_on_field_errors=False)
+    def _someone_wrote_it(self, data, **kwargs):
+        if "author" not in data and "reader_token" not in data:
+            raise ValidationError("is required without a reader_token", "author")
 
 
 class CommentCreatedSchema(Schema):
@@ -80,3 +120,17 @@ class ThreadSchema(Schema):
     total = fields.Integer(required=True, metadata={"description": "approved comments, replies included"})
     comments = fields.List(fields.Nested(PublicCommentSchema), required=True)
     next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})
+
+
+class RenderTokenRequestSchema(Schema):
+    article_id = CleanString(
+        max_length=200, required=True, metadata={"description": "the site's own article id"}
+    )
+
+
+class RenderTokenSchema(Schema):
+    render_token = fields.String(required=True, metadata={"description": "send it with the comment"})
+    min_seconds = fields.Float(
+        required=True,
+        metadata={"description": "a comment posted sooner after this is held as a possible bot"},
+    )

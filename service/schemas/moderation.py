@@ -5,9 +5,10 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..decisions import DECISIONS, MAX_BULK
+from ..moderation.policy import POLICY_LABELS
 from ..queue import QUEUES, SORTS
 from ..reports import REPORT_REASONS
-from ..scoring.base import LABELS, OPTIONAL_LABELS
+from ..scoring.base import OPTIONAL_LABELS
 from .admin import PolicySchema
 from .common import MAX_ID, CleanString, CursorQuerySchema
 
@@ -19,8 +20,13 @@ class QueueQuerySchema(CursorQuerySchema):
         validate=validate.Length(max=200), metadata={"description": "the site's article id; needs site"}
     )
     label = fields.String(
-        validate=validate.OneOf(LABELS + OPTIONAL_LABELS),
+        validate=validate.OneOf(POLICY_LABELS + OPTIONAL_LABELS),
         metadata={"description": "only comments scoring at least min_score on this label"},
+    )
+    spam = fields.Boolean(
+        metadata={
+            "description": "only comments a spam rule flagged (spam label, links, duplicates, velocity, bots)"
+        }
     )
     min_score = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
     author = fields.String(
@@ -55,6 +61,13 @@ class ModeratedAuthorSchema(Schema):
     email = fields.String(allow_none=True, metadata={"description": "private: moderators only"})
     user_id = fields.String(allow_none=True)
     key = fields.String(allow_none=True, metadata={"description": "who the author is across comments"})
+    verified = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "the site vouched for the author (reader token); else name, e-mail and"
+            " user id are the reader's own claims, and there is no key"
+        },
+    )
     history = fields.Dict(
         allow_none=True, metadata={"description": "approved, rejected and held comments on the site"}
     )
@@ -64,6 +77,26 @@ class SpanSchema(Schema):
     start = fields.Integer(required=True)
     end = fields.Integer(required=True)
     weight = fields.Float(required=True)
+
+
+class ReportViewSchema(Schema):
+    reason = fields.String(required=True)
+    note = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    open = fields.Boolean(required=True)
+    reporter = fields.String(
+        required=True,
+        validate=validate.OneOf(["verified", "anonymous"]),
+        metadata={"description": "a signed-in reader, or an anonymous network"},
+    )
+    weight = fields.Float(
+        required=True,
+        metadata={"description": "what it counted (0: a flood from one network, or a banned reader)"},
+    )
+    flood = fields.Boolean(
+        required=True, metadata={"description": "sent past the network's hourly report limit"}
+    )
+    outcome = fields.String(allow_none=True, metadata={"description": "upheld or dismissed, once resolved"})
 
 
 class QueueItemSchema(Schema):
@@ -90,8 +123,12 @@ class QueueItemSchema(Schema):
         allow_none=True,
         metadata={"description": "per label, the spans of the text that raised it most"},
     )
-    reports = fields.List(fields.Dict(), required=True)
+    reports = fields.List(fields.Nested(ReportViewSchema), required=True)
     report_count = fields.Integer(required=True)
+    report_weight = fields.Float(
+        required=True, metadata={"description": "weight of the open reports, compared with the threshold"}
+    )
+    spam = fields.Boolean(required=True, metadata={"description": "a spam rule raised a reason"})
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
 
@@ -162,8 +199,18 @@ class EraseSchema(Schema):
 class ReportCreateSchema(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(REPORT_REASONS))
     note = CleanString(max_length=500, min_length=0, one_line=False, load_default="")
+    reader_token = fields.String(
+        validate=validate.Length(min=1, max=4096),
+        metadata={
+            "description": "the site's reader token: a signed-in reader's report counts once, and more"
+        },
+    )
     reporter_id = CleanString(
-        max_length=200, metadata={"description": "the site's user id of the reader, if signed in"}
+        max_length=200,
+        metadata={
+            "description": "ignored (kept for old embeds): a reader is who their reader_token says",
+            "deprecated": True,
+        },
     )
 
 
@@ -191,7 +238,7 @@ class AuthorQuerySchema(Schema):
     key = fields.String(
         required=True,
         validate=validate.Length(min=1, max=330),
-        metadata={"description": "author key, e.g. user:42"},
+        metadata={"description": "a verified reader's key: sso:<the site's user id>"},
     )
 
 

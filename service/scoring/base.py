@@ -17,6 +17,8 @@ LABELS: tuple[str, ...] = (
     "identity_attack",
 )
 OPTIONAL_LABELS: tuple[str, ...] = ("sexual_explicit",)
+# Not a detoxify label: the embedded model's comment-spam score (models/embedded/spam.*).
+SPAM_LABEL = "spam"
 
 Scores = dict[str, float]
 

@@ -54,7 +54,7 @@ def events_of(app, comment_id):
 def test_queue_items_carry_what_a_moderator_needs(client, factory, embed_key, mod, insult_text):
     parent = factory.post(embed_key, text="The council voted yesterday.").get_json()["id"]
     body = factory.comment_body(text=insult_text, parent_id=parent)
-    body["author"] = {"name": "Troll", "email": "troll@example.org", "user_id": "u-9"}
+    body["reader_token"] = factory.reader_token("u-9", "Troll", email="troll@example.org")
     client.post("/v1/comments", json=body, headers=factory.headers(embed_key))
 
     (item,) = queue(client, mod)["items"]
@@ -63,10 +63,16 @@ def test_queue_items_carry_what_a_moderator_needs(client, factory, embed_key, mo
         "name": "Troll",
         "email": "troll@example.org",
         "user_id": "u-9",
-        "key": "user:u-9",
+        "key": "sso:u-9",
+        "verified": True,
         "history": {"approved": 0, "rejected": 0, "held": 1},
     }
-    assert item["article"] == {"id": "a1", "title": "Article a1", "url": "https://news.example/news/a1"}
+    assert item["article"] == {
+        "id": "a1",
+        "title": "Article a1",
+        "url": "https://news.example/news/a1",
+        "verified": False,
+    }
     assert item["parent"]["id"] == parent and item["parent"]["text"] == "The council voted yesterday."
     assert set(item["scores"]) >= {"toxicity", "insult"} and item["model"]["name"] == "embedded"
     assert any(r["code"] == "label_above_hold" for r in item["reasons"])
@@ -232,7 +238,7 @@ class TestReports:
     def report(self, client, factory, embed_key, comment_id, reader, reason="abuse"):
         return client.post(
             f"/v1/comments/{comment_id}/reports",
-            json={"reason": reason, "note": "rude", "reporter_id": reader},
+            json={"reason": reason, "note": "rude", "reader_token": factory.reader_token(reader)},
             headers=factory.headers(embed_key),
         )
 
@@ -278,7 +284,7 @@ class TestReports:
         assert (first.status_code, again.status_code) == (201, 409)
         with app.app_context():
             (key,) = db.session.execute(sa.select(Report.reporter_key)).scalars()
-        assert key.startswith("addr:") and "127.0.0.1" not in key
+        assert key.startswith("net:") and "127.0.0" not in key
 
     def test_only_published_comments_and_known_reasons(self, client, factory, embed_key, held, published):
         assert self.report(client, factory, embed_key, held[0], "r1").status_code == 404
@@ -303,8 +309,8 @@ class TestAuthors:
         factory.site("strict", policy={"premoderation": True})
         strict = factory.key("embed", "strict")
         strict_mod = factory.headers(factory.key("moderator", "strict"), origin=None)
-        body = factory.comment_body()
-        body["author"]["user_id"] = "u1"
+        body = factory.comment_body(site="strict")
+        body["reader_token"] = factory.reader_token("u1", site="strict")
 
         def post():
             return client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()[
@@ -316,7 +322,7 @@ class TestAuthors:
         def put(**b):
             return client.put(
                 "/v1/moderation/authors",
-                query_string={"site": "strict", "key": "user:u1"},
+                query_string={"site": "strict", "key": "sso:u1"},
                 json=b,
                 headers=strict_mod,
             )  # noqa: E731
@@ -335,8 +341,8 @@ class TestAuthors:
         factory.site("strict", policy={"premoderation": True, "trust_after_approved": 2})
         strict = factory.key("embed", "strict")
         strict_mod = factory.headers(factory.key("moderator", "strict"), origin=None)
-        body = factory.comment_body()
-        body["author"]["user_id"] = "regular-reader"
+        body = factory.comment_body(site="strict")
+        body["reader_token"] = factory.reader_token("regular-reader", site="strict")
         for _ in range(2):
             comment_id = client.post("/v1/comments", json=body, headers=factory.headers(strict)).get_json()[
                 "id"
@@ -348,7 +354,7 @@ class TestAuthors:
         )
 
     def test_suspension_needs_an_end(self, client, mod):
-        response = self.set(client, mod, "user:x", standing="suspended")
+        response = self.set(client, mod, "sso:x", standing="suspended")
         assert response.status_code == 422 and response.get_json()["errors"][0]["field"] == "suspended_until"
 
 
@@ -463,8 +469,7 @@ def test_author_counts_follow_every_transition(client, factory, embed_key, mod, 
     from service.db import Author
 
     def post(text, user):
-        body = factory.comment_body(text=text)
-        body["author"] = {"name": user, "user_id": user}
+        body = factory.comment_body(text=text, reader_token=factory.reader_token(user))
         return client.post("/v1/comments", json=body, headers=factory.headers(embed_key)).get_json()
 
     friendly = [post(f"Thanks for the clear report #{i}", "u-1") for i in range(3)]
@@ -488,7 +493,7 @@ def test_author_counts_follow_every_transition(client, factory, embed_key, mod, 
 
     kept = counts()
     # u-1: friendly[2] approved, friendly[0] held, friendly[1] erased, insults[0] rejected.
-    assert kept == {"user:u-1": (1, 1, 1), "user:u-2": (2, 0, 0)}
+    assert kept == {"sso:u-1": (1, 1, 1), "sso:u-2": (2, 0, 0)}
     with app.app_context():
         recount()
     assert counts() == kept

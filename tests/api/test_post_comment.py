@@ -49,12 +49,11 @@ def test_comment_and_its_events_are_written_together(factory, embed_key, app, cl
     author's counts and the thread's counters (on PostgreSQL all in one statement)."""
     from service.db import Article, Author
 
-    body = factory.comment_body()
-    body["author"]["user_id"] = "u-1"
+    body = factory.comment_body(reader_token=factory.reader_token("u-1"))
     answer = client.post("/v1/comments", json=body, headers=factory.headers(embed_key)).get_json()
     with app.app_context():
         comment = db.session.get(Comment, answer["id"])
-        assert comment.status == "approved" and comment.author_key == "user:u-1"
+        assert comment.status == "approved" and comment.author_key == "sso:u-1"
         event = db.session.execute(sa.select(ModerationEvent)).scalar_one()
         assert (event.comment_id, event.from_status, event.to_status) == (comment.id, None, "approved")
         assert event.scores == comment.scores and event.model_version == comment.model_version
@@ -65,7 +64,7 @@ def test_comment_and_its_events_are_written_together(factory, embed_key, app, cl
             assert e.payload["type"] == e.type and e.payload["data"]["id"] == comment.id
             assert e.payload["data"]["text"] == comment.text and "email" not in e.payload["data"]["author"]
         author = db.session.execute(sa.select(Author)).scalar_one()
-        assert (author.author_key, author.approved_count, author.held_count) == ("user:u-1", 1, 0)
+        assert (author.author_key, author.approved_count, author.held_count) == ("sso:u-1", 1, 0)
         article = db.session.execute(sa.select(Article)).scalar_one()
         assert (article.approved_count, article.thread_version) == (1, 1)
 
