@@ -9,10 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from service.spam.duplicates import (
+    BAND_DISTANCE,
     MAX_DISTANCE,
     DuplicateCopy,
     bands,
     duplicate_candidate,
+    duplicate_hash,
     find_double_submit,
     from_signed64,
     hamming,
@@ -54,6 +56,20 @@ def copy(comment_id, article_id="a1", author_key="reader-2", minutes_ago=5, dist
     return DuplicateCopy(comment_id, article_id, author_key, NOW - timedelta(minutes=minutes_ago), distance)
 
 
+def stored_copies(text, stored):
+    """What the comment path does: candidates share a band with the new text's hash."""
+    new = simhash64(text)
+    return [
+        copy(comment_id, article_id, author_key, distance=hamming(new, simhash64(other)))
+        for comment_id, article_id, author_key, other in stored
+        if any(a == b for a, b in zip(bands(new), bands(simhash64(other)), strict=True))
+    ]
+
+
+def findable(a: int, b: int) -> bool:
+    return any(x == y for x, y in zip(bands(a), bands(b), strict=True)) and is_near_duplicate(a, b)
+
+
 def judge(copies, article_id="a2", author_key="reader-1", **options):
     return judge_duplicates(
         copies, article_id=article_id, author_key=author_key, window=DAY, now=NOW, **options
@@ -74,7 +90,7 @@ def test_normalise_reduces_links_to_their_domain_and_numbers_to_zero():
 
 def test_simhash_is_stable_across_processes():
     # blake2b, not Python's salted hash(): a hash stored today must match one computed tomorrow.
-    assert simhash64(SPAM) == 0x5F95FCEC283956AE
+    assert simhash64(SPAM) == 0xAACACA9D3D57C73A
     assert simhash64("") == 0
 
 
@@ -83,20 +99,18 @@ def test_copies_with_other_links_numbers_or_spacing_hash_the_same():
     assert simhash64(variant) == simhash64(SPAM)
 
 
-def test_a_near_copy_with_one_word_changed_is_near():
-    assert is_near_duplicate(simhash64(SPAM), simhash64(SPAM.replace("friend", "neighbour")))
-
-
-def test_most_single_word_edits_of_a_long_text_stay_within_the_distance():
-    # SimHash moves with the share of features that change: a 100-word text changed in one word
-    # stays within distance 3 for nine edits in ten (short texts move further: see the report).
+def test_most_single_word_edits_of_a_long_text_are_found():
+    # SimHash moves with the share of features that change: in a 100-word text one changed word
+    # is found (shares a band, within MAX_DISTANCE) about seven times in ten; in shorter texts
+    # less often (see the figures in service/spam/duplicates.py).
     words = normalise(SPAM).split()
     original = simhash64(SPAM)
-    distances = [
-        hamming(original, simhash64(" ".join([*words[:i], "zebra", *words[i + 1 :]])))
+    edits = [
+        simhash64(" ".join([*words[:i], new, *words[i + 1 :]]))
+        for new in ("zebra", "neighbour", "money", "x")
         for i in range(len(words))
     ]
-    assert sum(d <= MAX_DISTANCE for d in distances) / len(distances) >= 0.85
+    assert sum(findable(original, edit) for edit in edits) / len(edits) >= 0.6
 
 
 def test_unrelated_texts_are_far_apart():
@@ -122,8 +136,8 @@ def test_hamming_is_the_same_for_signed_and_unsigned_values(a, b):
     assert hamming(a, b) == bin(a ^ b).count("1")
 
 
-@given(U64, st.sets(st.integers(0, 63), max_size=MAX_DISTANCE))
-def test_hashes_within_the_distance_share_a_band(value, flipped):
+@given(U64, st.sets(st.integers(0, 63), max_size=BAND_DISTANCE))
+def test_hashes_within_the_band_distance_always_share_a_band(value, flipped):
     near = value
     for bit in flipped:
         near ^= 1 << bit
@@ -138,16 +152,19 @@ def test_bands_are_sixteen_bit_and_rebuild_the_hash():
 
 
 def test_is_near_duplicate_takes_a_distance():
-    assert is_near_duplicate(0b1111, 0) is False
-    assert is_near_duplicate(0b111, 0)
-    assert is_near_duplicate(0b1111, 0, max_distance=4)
+    assert is_near_duplicate(0b111_1111, 0) is False
+    assert is_near_duplicate(0b11_1111, 0)
+    assert is_near_duplicate(0b1111, 0, max_distance=3) is False
 
 
 def test_short_texts_are_not_compared():
     assert not any(duplicate_candidate(text) for text in SHORT_FRIENDLY)
     assert not duplicate_candidate("Buy now!!! http://x.example.com/a/b/c/d/e/f/g")
-    assert duplicate_candidate("Buy cheap pills now at cheap-pills.ru and save")
+    assert not duplicate_candidate("lol lol lol lol lol lol lol lol lol lol lol lol")
+    assert duplicate_candidate("Buy cheap pills now at cheap-pills.ru")
     assert duplicate_candidate(SPAM)
+    assert duplicate_hash("Great article, thanks!") is None
+    assert duplicate_hash(SPAM) == simhash64(SPAM)
 
 
 def test_distinct_short_comments_are_never_duplicates():
@@ -162,10 +179,25 @@ def test_same_text_under_two_articles_by_two_authors_is_a_duplicate():
     assert reason.to_dict() == {"code": "duplicate", "copies": [41], "count": 1, "scope": "articles"}
 
 
-def test_near_copy_with_a_word_changed_is_a_duplicate():
-    distance = hamming(simhash64(SPAM), simhash64(SPAM.replace("friend", "neighbour")))
-    reason = judge([copy(41, distance=distance)])
+def test_same_text_found_through_the_bands_is_a_duplicate():
+    stored = [(41, "a1", "reader-2", SPAM.replace("ref=8812", "ref=1234"))]
+    reason = judge(stored_copies(SPAM, stored))
     assert reason is not None and reason.copies == (41,)
+
+
+def test_near_copy_with_a_word_changed_is_a_duplicate():
+    near = SPAM.replace("friend", "neighbour")
+    assert hamming(simhash64(SPAM), simhash64(near)) > BAND_DISTANCE  # found through a band all the same
+    reason = judge(stored_copies(near, [(41, "a1", "reader-2", SPAM)]))
+    assert reason is not None and reason.copies == (41,)
+
+
+def test_an_unrelated_comment_is_not_a_duplicate():
+    other = (
+        "The council's plan to close the library on Sundays ignores the families who rely on it, "
+        "and I hope the vote goes the other way."
+    )
+    assert judge(stored_copies(other, [(41, "a1", "reader-2", SPAM)])) is None
 
 
 def test_same_author_on_several_articles_is_a_duplicate():
@@ -206,7 +238,7 @@ def test_double_submit_needs_the_same_text_author_article_and_time():
 def test_copies_outside_the_window_or_too_far_do_not_count():
     assert judge([copy(41, minutes_ago=25 * 60)]) is None
     assert judge([copy(41, distance=MAX_DISTANCE + 1)]) is None
-    assert judge([copy(41, distance=5)], max_distance=5) is not None
+    assert judge([copy(41, distance=8)], max_distance=8) is not None
     assert judge([]) is None
 
 

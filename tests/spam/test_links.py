@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from service.spam import links
 from service.spam.links import (
     SHORTENERS,
     find_links,
@@ -193,3 +194,8 @@ def test_find_links_never_fails_and_offsets_match(text):
 @given(st.lists(st.sampled_from(["the", "end.", "It", "e.g.", "3.5", "U.S.", "a", "word", ",", "i.e."])))
 def test_prose_with_dots_has_no_links(words):
     assert find_links(" ".join(words)) == []
+
+
+@given(st.text(alphabet="ab.-/:@ (),\u3002é1hwtpsx", max_size=80))
+def test_scanning_only_likely_words_finds_every_link(text):
+    assert find_links(text) == links._links_in(text, text.translate(links._DOTS), 0, len(text))
