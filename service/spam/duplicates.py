@@ -111,12 +111,13 @@ def _simhash_of_words(words: list[str]) -> int:
         np.frombuffer(features.astype(">u8").tobytes(), dtype=np.uint8).reshape(-1, 8), axis=1
     )
     majority = rows.sum(axis=0, dtype=np.int64) * 2 > len(features)
-    return int.from_bytes(np.packbits(majority).tobytes(), "big")
+    return int.from_bytes(np.packbits(majority).tobytes(), "big", signed=True)
 
 
 def simhash64(text: str) -> int:
-    """The 64-bit SimHash of a text's normalised words and its 3-word shingles, as an unsigned
-    int in [0, 2**64). Store it with `to_signed64` (PostgreSQL has no unsigned BIGINT)."""
+    """The 64-bit SimHash of a text's normalised words and its 3-word shingles, as a SIGNED int
+    in [-2**63, 2**63): the value a BIGINT column holds as it is (PostgreSQL has no unsigned
+    integers). `hamming` and `bands` take it as it is; `from_signed64` gives the unsigned bits."""
     return _simhash_of_words(normalise(text).split())
 
 
@@ -128,13 +129,13 @@ def duplicate_hash(text: str) -> int | None:
 
 
 def to_signed64(value: int) -> int:
-    """An unsigned 64-bit hash as the signed value a BIGINT column holds (same bits)."""
+    """64 bits as the signed value a BIGINT column holds (the same bits; signed stays signed)."""
     value &= MASK64
     return value - (1 << 64) if value >> 63 else value
 
 
 def from_signed64(value: int) -> int:
-    """A BIGINT read back as the unsigned hash."""
+    """The same 64 bits as an unsigned int in [0, 2**64)."""
     return value & MASK64
 
 

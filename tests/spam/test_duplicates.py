@@ -90,7 +90,7 @@ def test_normalise_reduces_links_to_their_domain_and_numbers_to_zero():
 
 def test_simhash_is_stable_across_processes():
     # blake2b, not Python's salted hash(): a hash stored today must match one computed tomorrow.
-    assert simhash64(SPAM) == 0xAACACA9D3D57C73A
+    assert from_signed64(simhash64(SPAM)) == 0xAACACA9D3D57C73A
     assert simhash64("") == 0
 
 
@@ -247,6 +247,12 @@ def test_thresholds_can_ask_for_more_articles_or_authors():
     assert judge(copies, min_articles=3, min_authors=3) is None
     copies.append(copy(42, article_id="a3", author_key="reader-3"))
     assert judge(copies, min_articles=3, min_authors=3).copies == (41, 42)
+
+
+@given(st.text(max_size=300))
+def test_hashes_fit_a_bigint_as_they_are(text):
+    assert -(2**63) <= simhash64(text) < 2**63
+    assert to_signed64(simhash64(text)) == simhash64(text)
 
 
 @given(st.text(max_size=300))
