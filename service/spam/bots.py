@@ -55,11 +55,12 @@ def _b64decode(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def _mac(secret: bytes, payload: str) -> bytes:
-    return hmac.new(secret, _CONTEXT + payload.encode("ascii"), hashlib.sha256).digest()
+def _mac(secret: bytes | str, payload: str) -> bytes:
+    key = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(key, _CONTEXT + payload.encode("ascii"), hashlib.sha256).digest()
 
 
-def issue_render_token(secret: bytes, site_id: int, article_id: str, now: float) -> str:
+def issue_render_token(secret: bytes | str, site_id: int, article_id: str, now: float) -> str:
     """A token for the form shown on `article_id` of `site_id` at `now` (epoch seconds):
     base64url(JSON payload) "." base64url(HMAC-SHA256)."""
     body = [_VERSION, site_id, article_id, round(now, 3), secrets.token_urlsafe(12)]
@@ -67,11 +68,11 @@ def issue_render_token(secret: bytes, site_id: int, article_id: str, now: float)
     return f"{payload}.{_b64encode(_mac(secret, payload))}"
 
 
-def read_render_token(token: str, secret: bytes | Sequence[bytes]) -> RenderToken | None:
+def read_render_token(token: str, secret: bytes | str | Sequence[bytes | str]) -> RenderToken | None:
     """The token's content if one of the secrets (the current one, then those being rotated
     out) signed it, else None. The signature is checked, in constant time, before anything
     in the token is parsed."""
-    keys = [secret] if isinstance(secret, bytes) else list(secret)
+    keys = [secret] if isinstance(secret, bytes | str) else list(secret)
     if not isinstance(token, str) or token.count(".") != 1:
         return None
     payload, _, signature = token.partition(".")
@@ -95,7 +96,7 @@ def read_render_token(token: str, secret: bytes | Sequence[bytes]) -> RenderToke
 
 def judge_render_token(
     token: str | None,
-    secret: bytes | Sequence[bytes],
+    secret: bytes | str | Sequence[bytes | str],
     site_id: int,
     article_id: str,
     now: float,

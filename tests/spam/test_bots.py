@@ -120,6 +120,11 @@ def test_token_content_is_readable_once_verified():
     assert read_render_token(token(), b"other") is None
 
 
+def test_a_secret_given_as_text_is_the_same_secret():
+    assert judge(token(secret=SECRET.decode()), secret=SECRET) is None
+    assert judge(token(), secret=SECRET.decode()) is None
+
+
 def test_a_rotated_out_secret_still_verifies_during_the_grace_period():
     old = token(secret=b"old-secret")
     assert judge(old, secret=[SECRET, b"old-secret"]) is None
