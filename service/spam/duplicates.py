@@ -36,12 +36,9 @@ from .links import find_links
 from .reasons import SpamReason
 
 MASK64 = (1 << 64) - 1
+BAND_BITS = 16
 # Two hashes this close always share a band (pigeonhole: 4 bands).
 BAND_DISTANCE = 3
-# Odd multipliers that tell a shingle's second and third words from its first.
-_SECOND = 0x9E3779B97F4A7C15
-_THIRD = 0xC2B2AE3D27D4EB4F
-BAND_BITS = 16
 # Among candidates sharing a band, this close is a near copy (see the module's figures).
 MAX_DISTANCE = 6
 # Shorter texts are not compared: "Thanks!", "Great article" and "+1" are written by many
@@ -50,6 +47,9 @@ MAX_DISTANCE = 6
 MIN_WORDS = 6
 MIN_CHARS = 30
 
+# Odd multipliers that tell a shingle's second and third words from its first.
+_SECOND = 0x9E3779B97F4A7C15
+_THIRD = 0xC2B2AE3D27D4EB4F
 _NON_WORD = re.compile(r"[\W_]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -152,6 +152,8 @@ def bands(value: int) -> tuple[int, int, int, int]:
 
 
 def is_near_duplicate(a_hash: int, b_hash: int, max_distance: int = MAX_DISTANCE) -> bool:
+    """Whether two hashes are near copies; pairs past BAND_DISTANCE are found only when they
+    happen to share a band, which the figures above count in."""
     return hamming(a_hash, b_hash) <= max_distance
 
 
