@@ -47,9 +47,12 @@ MAX_DISTANCE = 6
 MIN_WORDS = 6
 MIN_CHARS = 30
 
-# Odd multipliers that tell a shingle's second and third words from its first.
-_SECOND = 0x9E3779B97F4A7C15
-_THIRD = 0xC2B2AE3D27D4EB4F
+# Odd multipliers that tell a shingle's second and third words from its first, and SplitMix64's
+# constants; made numpy scalars once, as this runs on every POST.
+_SECOND, _THIRD, _MIX1, _MIX2 = (
+    np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)
+)
+_SHIFT1, _SHIFT2, _SHIFT3 = np.uint64(30), np.uint64(27), np.uint64(31)
 _NON_WORD = re.compile(r"[\W_]+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -86,11 +89,11 @@ def _word_hash(word: str) -> int:
 
 def _mix(value: np.ndarray) -> np.ndarray:
     # SplitMix64's finaliser: every input bit reaches every output bit (uint64 arithmetic wraps).
-    value = value ^ (value >> np.uint64(30))
-    value = value * np.uint64(0xBF58476D1CE4E5B9)
-    value = value ^ (value >> np.uint64(27))
-    value = value * np.uint64(0x94D049BB133111EB)
-    return value ^ (value >> np.uint64(31))
+    value = value ^ (value >> _SHIFT1)
+    value = value * _MIX1
+    value = value ^ (value >> _SHIFT2)
+    value = value * _MIX2
+    return value ^ (value >> _SHIFT3)
 
 
 def _simhash_of_words(words: list[str]) -> int:
@@ -101,7 +104,7 @@ def _simhash_of_words(words: list[str]) -> int:
     # feature with blake2b, bit by bit in Python, took 2.3 ms for a 900-character comment.
     known = {word: _word_hash(word) for word in set(words)}
     hashes = np.array([known[word] for word in words], dtype=np.uint64)
-    shingles = _mix(hashes[:-2] ^ (hashes[1:-1] * np.uint64(_SECOND)) ^ (hashes[2:] * np.uint64(_THIRD)))
+    shingles = _mix(hashes[:-2] ^ (hashes[1:-1] * _SECOND) ^ (hashes[2:] * _THIRD))
     # Each feature counts once: a word or phrase said over and over ("lol lol lol", ASCII art)
     # would otherwise outvote the rest and pull unrelated texts together.
     features = np.unique(np.concatenate([hashes, shingles]))

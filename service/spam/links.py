@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from dataclasses import dataclass
 
 from ..moderation.policy import Reason
@@ -188,11 +188,14 @@ def _links_in(text: str, scanned: str, start: int, end: int) -> list[Link]:
     return links
 
 
-def _matching_entry(host: str, entries: Iterable[str]) -> str | None:
-    """The list entry a host is or is under, if any ("a.b.example.com" is under "example.com")."""
-    for entry in entries:
-        if entry and (host == entry or host.endswith("." + entry)):
-            return entry
+def _matching_entry(host: str, entries: Set[str]) -> str | None:
+    """The most specific list entry a host is or is under, if any ("a.b.example.com" is under
+    "example.com", "notexample.com" is not)."""
+    labels = host.split(".")
+    for i in range(len(labels)):
+        suffix = ".".join(labels[i:])
+        if suffix in entries:
+            return suffix
     return None
 
 
@@ -216,8 +219,8 @@ def judge_links(
     - `link_from_new_reader`: any other link from an anonymous or new reader to a host that is
       not on the allowed list (nor under a domain on it).
     Readers who are neither anonymous nor new may link anywhere that is not blocked."""
-    allowed = [normalise_domain(d) for d in allowed_domains]
-    blocked = [normalise_domain(d) for d in blocked_domains]
+    allowed = {normalise_domain(d) for d in allowed_domains} - {""}
+    blocked = {normalise_domain(d) for d in blocked_domains} - {""}
     unknown_reader = reader_is_new or anonymous
     reasons: list[Reason] = []
     for link in links:

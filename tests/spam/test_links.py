@@ -166,6 +166,13 @@ def test_blocked_domains_and_their_subdomains_are_flagged_for_everyone():
     assert reason.to_dict()["word"] == "spam.example"
 
 
+def test_the_most_specific_blocked_entry_is_named_and_empty_entries_match_nothing():
+    (reason,) = judge("see https://a.bad.example.com/x", blocked=["example.com", "bad.example.com", ""])
+    assert reason.word == "bad.example.com"
+    (reason,) = judge("see https://example.org/x", allowed=["", " ", "*."], new=True)
+    assert reason.code == "link_from_new_reader"
+
+
 def test_blocked_wins_over_allowed():
     (reason,) = judge("see bad.example.com/x", allowed=["example.com"], blocked=["bad.example.com"])
     assert reason.code == "link_blocked_domain"
