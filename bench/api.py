@@ -3,7 +3,17 @@
 Seeds an article with 50 approved comments, then measures GET of the article's comments and
 POST of new comments (scored by the embedded model), printing req/s and latency percentiles.
 
+POSTs go through every check of the comment path, as the embed sends them: real comment texts
+(news comments and Wikipedia talk, from the shared data; no two alike, so no duplicate waves),
+each from its own network (X-Forwarded-For behind one trusted proxy, so velocity limits see
+readers, not the benchmark), a render token shown a minute earlier, and for half of them a
+signed-in reader's token (one of 5,000 readers).
+
     .venv/bin/python bench/api.py [--seconds 15] [--connections 32] [--threads 4] [--only post]
+
+--legacy-bodies posts the same texts from the same networks without the tokens: the bodies a
+service from before issue 12 accepts, to measure what the checks cost (run this file from a
+checkout of the older service with --only post).
 
 BENCH_WRK_OUTPUT=1 also prints wrk's whole report (latency distribution, errors).
 
@@ -34,26 +44,83 @@ sys.path.insert(0, str(ROOT))
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 ORIGIN = "https://bench.example"
 
+# wrk runs one Lua state per thread: each thread takes every second body of the pool, starting
+# at its own offset, so no body is posted twice within a run.
 POST_SCRIPT = """
+local bodies = {}
+for line in io.lines("%(bodies)s") do
+  local tab = line:find("\t", 1, true)
+  bodies[#bodies + 1] = {line:sub(1, tab - 1), line:sub(tab + 1)}
+end
+local threads = 0
+setup = function(thread)
+  thread:set("offset", threads)
+  threads = threads + 1
+end
 counter = 0
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer %(key)s"
 wrk.headers["Origin"] = "%(origin)s"
-texts = {
-  "Thanks for the clear explanation of the budget, very useful.",
-  "I disagree with the council's decision but the article is fair.",
-  "You are a stupid idiot and nobody cares what you think.",
-  "Great reporting, I hope you follow up on the school closures next month.",
-}
 request = function()
+  local i = ((counter * 2 + (offset or 0)) %% #bodies) + 1
   counter = counter + 1
-  local text = texts[(counter %% #texts) + 1] .. " #" .. counter
-  local body = '{"article": {"id": "bench-article", "url": "%(origin)s/a", "title": "Bench"}, '
-    .. '"author": {"name": "Reader ' .. counter .. '"}, "text": "' .. text .. '"}'
-  return wrk.format(nil, nil, nil, body)
+  wrk.headers["X-Forwarded-For"] = bodies[i][1]
+  return wrk.format(nil, nil, nil, bodies[i][2])
 end
 """
+POOL = 40_000  # bodies: more than two loads of 15 s post at ~700 req/s
+READERS = 5_000
+
+
+def comment_texts() -> list[str]:
+    """Real comments (civil-comments-spans and Wikipedia talk), cut to the API's limit."""
+    import pandas as pd
+
+    from service.config import load_settings
+
+    data = Path(load_settings()["TOXICITY_DATA_DIR"])
+    texts = pd.concat(
+        [
+            pd.read_csv(data / "civil-comments-spans" / "comments.csv.gz")["text"],
+            pd.read_csv(data / "wikipedia-cat-large" / "gc.csv.gz")["text"],
+        ]
+    )
+    return [t.strip()[:4000] for t in texts.dropna().astype(str).drop_duplicates() if len(t.strip()) >= 20]
+
+
+def post_bodies(site_id: int, sso_secret: str | None, legacy: bool) -> list[tuple[str, str]]:
+    """(X-Forwarded-For, JSON body) for each POST: distinct texts (a suffix keeps repeats apart),
+    each from its own /24, half of them from signed-in readers."""
+    from service.identity.tokens import reader_token
+    from service.spam.bots import issue_render_token
+
+    texts = comment_texts()
+    shown = time.time() - 60
+    render = None if legacy else issue_render_token(b"bench", site_id, "bench-article", shown)
+    readers = (
+        []
+        if legacy
+        else [reader_token(sso_secret, f"r{n}", f"Reader {n}", lifetime=86400) for n in range(READERS)]
+    )
+    bodies = []
+    for n in range(POOL):
+        body: dict = {
+            "article": {"id": "bench-article", "url": f"{ORIGIN}/a", "title": "Bench"},
+            "author": {"name": f"Reader {n}"},
+            "text": f"{texts[n % len(texts)]} ({n // len(texts)})" if n >= len(texts) else texts[n],
+        }
+        if not legacy:
+            body["render_token"] = render
+            if n % 2:
+                body["reader_token"] = readers[n % READERS]
+        bodies.append((f"10.{n // 256 % 256}.{n % 256}.7", json.dumps(body)))
+    return bodies
+
+
+def body_lines(bodies: list[tuple[str, str]]) -> str:
+    """One "address<TAB>body" per line (JSON escapes tabs and newlines inside strings)."""
+    return "".join(f"{address}\t{body}\n" for address, body in bodies)
 
 
 def free_port() -> int:
@@ -71,11 +138,12 @@ def prepare_database(name: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def seed(url: str) -> str:
+def seed(url: str, *, thread: bool, legacy: bool) -> tuple[str, list[tuple[str, str]]]:
+    """The site, its embed key, the thread's 50 approved comments (when GET is measured) and the
+    POST bodies."""
     from flask_migrate import upgrade
 
     from service import create_app
-    from service.comments import post_comment
     from service.sites import create_site, issue_key
 
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
@@ -83,18 +151,35 @@ def seed(url: str) -> str:
         upgrade(directory=app.extensions["migrate"].directory)
         site = create_site({"slug": "bench", "name": "Bench", "allowed_origins": [ORIGIN], "policy": {}})
         key = issue_key(None, "embed", "bench")[1]
-        engine = app.extensions["scoring"]
-        engine.load()
-        for i in range(50):
-            body = {
-                "article": {"id": "bench-article", "url": f"{ORIGIN}/a", "title": "Bench"},
-                "author": {"name": f"Reader {i}"},
-                "text": f"Thoughtful comment number {i} about the local elections and the budget.",
-            }
-            result = post_comment(site.id, body, engine=engine, deadline=5)
-            assert result.body["status"] == "approved", result.body
-        engine.close()
-    return key
+        sso_secret = None
+        if not legacy:
+            from service.sites import rotate_sso
+
+            sso_secret = rotate_sso(site, 0)
+        if thread:
+            seed_thread(app, site.id)
+        bodies = post_bodies(site.id, sso_secret, legacy)
+    return key, bodies
+
+
+def seed_thread(app, site_id: int) -> None:
+    from service.comments import post_comment
+    from service.spam.bots import issue_render_token
+
+    engine = app.extensions["scoring"]
+    engine.load()
+    for i in range(50):
+        body = {
+            "article": {"id": "bench-article", "url": f"{ORIGIN}/a", "title": "Bench"},
+            "author": {"name": f"Reader {i}"},
+            "text": f"Thoughtful comment number {i} about the local elections and the budget.",
+            "render_token": issue_render_token(b"bench", site_id, "bench-article", time.time() - 60),
+        }
+        result = post_comment(
+            site_id, body, engine=engine, deadline=5, network=f"seed-{i}", render_secret=b"bench"
+        )
+        assert result.body["status"] == "approved", result.body
+    engine.close()
 
 
 def wait_ready(base: str, timeout: float = 60) -> None:
@@ -147,6 +232,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--only", choices=["get", "post"], help="run one of the two loads")
     parser.add_argument(
+        "--legacy-bodies",
+        action="store_true",
+        help="POST without reader and render tokens (a service from before issue 12; with --only post)",
+    )
+    parser.add_argument(
         "--embedded-webhooks",
         action="store_true",
         help="deliver webhooks from the API workers (the no-broker default) instead of elsewhere",
@@ -156,7 +246,7 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install wrk")
 
     url = prepare_database("bench_api")
-    key = seed(url)
+    key, bodies = seed(url, thread=args.only != "post", legacy=args.legacy_bodies)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -165,6 +255,8 @@ def main() -> None:
         "RATELIMIT_ENABLED": "false",
         "SECRET_KEY": "bench",
         "LOG_LEVEL": "WARNING",
+        # wrk plays the proxy in front: each POST comes from its reader's own network.
+        "PROXY_COUNT": "1",
         # In production webhooks go out from Celery workers (bench/webhooks.py measures them);
         # here the API is measured alone unless asked.
         "WEBHOOK_EMBEDDED_WORKER": "true" if args.embedded_webhooks else "false",
@@ -199,20 +291,19 @@ def main() -> None:
             )
         for connections in loads if args.only != "get" else []:
             name = f"POST comment ({connections} connections)"
-            results[name] = run_post(base, key, args.seconds, connections)
+            results[name] = run_post(base, key, bodies, args.seconds, connections)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     report(args, results)
 
 
-def run_post(base: str, key: str, seconds: int, connections: int) -> dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
-        script.write(POST_SCRIPT % {"key": key, "origin": ORIGIN})
-    try:
-        return run_wrk(f"{base}/v1/comments", seconds, connections, {}, script.name)
-    finally:
-        os.unlink(script.name)
+def run_post(base: str, key: str, bodies: list[tuple[str, str]], seconds: int, connections: int) -> dict:
+    with tempfile.TemporaryDirectory() as folder:
+        pool, script = Path(folder) / "bodies.tsv", Path(folder) / "post.lua"
+        pool.write_text(body_lines(bodies))
+        script.write_text(POST_SCRIPT % {"key": key, "origin": ORIGIN, "bodies": pool})
+        return run_wrk(f"{base}/v1/comments", seconds, connections, {}, str(script))
 
 
 def report(args, results: dict) -> None:

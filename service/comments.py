@@ -224,6 +224,7 @@ def post_comment(
         text=data["text"],
         article_id=article.external_id,
         poster=Poster(reader.key if reader else None, network, known.approved_count if known else 0),
+        own_origins=site.allowed_origins,
         render_token=data.get("render_token"),
         honeypot=data.get("honeypot"),
         render_secret=render_secret,

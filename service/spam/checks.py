@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
@@ -17,15 +18,7 @@ from ..extensions import db
 from ..moderation.policy import Policy, Reason
 from ..transitions import record_transition
 from .bots import judge_honeypot, judge_render_token
-from .duplicates import (
-    DuplicateCopy,
-    bands,
-    duplicate_candidate,
-    hamming,
-    judge_duplicates,
-    simhash64,
-    to_signed64,
-)
+from .duplicates import DuplicateCopy, bands, duplicate_hash, hamming, judge_duplicates
 from .links import find_links, judge_links
 from .velocity import VelocityLimits, judge_velocity
 
@@ -81,11 +74,11 @@ class Poster:
 
 
 def fingerprint(text: str) -> dict[str, int | None]:
-    if not duplicate_candidate(text):
+    """The text's SimHash (signed, as BIGINT holds it) and bands; NULLs for a text too short to compare."""
+    value = duplicate_hash(text)
+    if value is None:
         return {"text_hash": None, **{f"text_band{i}": None for i in range(4)}}
-    value = simhash64(text)
-    # Stored signed: a BIGINT (and SQLite's INTEGER) holds 64 bits only that way.
-    return {"text_hash": to_signed64(value), **{f"text_band{i}": band for i, band in enumerate(bands(value))}}
+    return {"text_hash": value, **{f"text_band{i}": band for i, band in enumerate(bands(value))}}
 
 
 def check_comment(
@@ -95,6 +88,7 @@ def check_comment(
     text: str,
     article_id: str,
     poster: Poster,
+    own_origins: tuple[str, ...] = (),
     render_token: str | None,
     honeypot: str | None,
     render_secret: bytes,
@@ -106,7 +100,8 @@ def check_comment(
     new_reader = poster.anonymous or poster.approved < policy.new_reader_approved
     for reason in judge_links(
         find_links(text),
-        allowed_domains=policy.allowed_domains,
+        # Links to the site's own pages always pass.
+        allowed_domains=(*policy.allowed_domains, *_hosts(own_origins)),
         blocked_domains=policy.blocked_domains,
         reader_is_new=new_reader,
         anonymous=poster.anonymous,
@@ -134,6 +129,10 @@ def check_comment(
         if duplicate is not None:
             found.holds.append(duplicate)
     return found
+
+
+def _hosts(origins: tuple[str, ...]) -> list[str]:
+    return [host for host in (urlsplit(origin).hostname for origin in origins) if host]
 
 
 def _velocity(site_id: int, policy: Policy, poster: Poster, now: datetime) -> list[Reason]:

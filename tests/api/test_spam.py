@@ -243,3 +243,8 @@ def test_article_url_checks_use_the_sites_origins(factory, site):
     body = factory.comment_body(FRIENDLY)
     body["article"]["url"] = ORIGIN.replace("https", "http") + "/news/a1"
     assert factory.client.post("/v1/comments", json=body, headers=factory.headers(site)).status_code == 422
+
+
+def test_links_to_the_sites_own_pages_pass(factory, site, app):
+    answer = post(factory, site, f"The paper covered this last year: {ORIGIN}/news/older-story").get_json()
+    assert answer["status"] == "approved", codes(app, answer["id"])
