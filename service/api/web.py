@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, render_template, request, send_from_directory
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_from_directory
 
 from ..db import Site
 from ..extensions import db
+from ..identity.tokens import article_token, reader_token
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
 STATIC = WEB_ROOT / "static"
@@ -48,6 +49,12 @@ DEMO_ARTICLE = {
     "id": "demo-lighthouse-restoration",
     "title": "Harbour lighthouse lit again after a two-year restoration",
 }
+# The reader the demo site has signed in: a news site's backend knows its own.
+DEMO_READER = {"sub": "demo-reader-1", "name": "Alex Morgan", "email": "alex.morgan@demo-news.example"}
+# Reader tokens live briefly (the embed asks for a new one when one expires); the article claim
+# lives as long as a page may stay open.
+DEMO_READER_TOKEN_SECONDS = 15 * 60
+DEMO_ARTICLE_TOKEN_SECONDS = 24 * 3600
 
 
 def _page_headers(response: Response) -> Response:
@@ -104,19 +111,60 @@ def _demo_origin_allowed(slug: str) -> bool | None:
     return request.host_url.rstrip("/") in (site.allowed_origins or [])
 
 
+def _demo_article_url() -> str:
+    return request.host_url.rstrip("/") + "/demo"
+
+
 @bp.get("/demo")
 def demo_page() -> Response:
-    """A news article with the embed under it, on the demo site's embed key."""
+    """A news article with the embed under it, on the demo site's embed key. The page plays the
+    news site too: it signs its article claim, and signs its reader in unless ?as=anonymous."""
     keys = _demo_keys()
     origin_allowed = _demo_origin_allowed(keys.get("site", "demo")) if keys else None
+    secret = keys.get("sso_secret") if keys else None
+    anonymous = request.args.get("as") == "anonymous"
     html = render_template(
         "demo.html",
         keys=keys,
         article=DEMO_ARTICLE,
+        article_url=_demo_article_url(),
+        article_token=article_token(
+            secret,
+            DEMO_ARTICLE["id"],
+            _demo_article_url(),
+            DEMO_ARTICLE["title"],
+            lifetime=DEMO_ARTICLE_TOKEN_SECONDS,
+        )
+        if secret
+        else None,
+        reader=None if anonymous or not secret else DEMO_READER,
+        sso=bool(secret),
         origin=request.host_url.rstrip("/"),
         origin_allowed=origin_allowed,
     )
     return _page_headers(Response(html, mimetype="text/html"))
+
+
+@bp.get("/demo/reader-token")
+def demo_reader_token() -> Response:
+    """What a news site's backend does for its signed-in reader: a fresh, short-lived token.
+    Same-origin only (no CORS headers), never cached."""
+    keys = _demo_keys()
+    secret = keys.get("sso_secret") if keys else None
+    if not secret:
+        response = jsonify({"title": "The demo site has no SSO secret", "status": 404})
+        response.status_code = 404
+    else:
+        token = reader_token(
+            secret,
+            DEMO_READER["sub"],
+            DEMO_READER["name"],
+            email=DEMO_READER["email"],
+            lifetime=DEMO_READER_TOKEN_SECONDS,
+        )
+        response = jsonify({"reader_token": token, "expires_in": DEMO_READER_TOKEN_SECONDS})
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.get("/console")

@@ -11,6 +11,7 @@ import hashlib
 import json
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import create_app
 from service.extensions import db
+from service.identity.tokens import reader_token
+from service.sites import site_by_slug, update_site
+from service.spam.bots import issue_render_token
 from tests.conftest import missing, reset_caches
 
 pytestmark = pytest.mark.browser
@@ -33,6 +37,10 @@ CHROMIUM_ARGS = [
 ]
 # Tables emptied between tests; the demo site and its keys stay for the whole session.
 KEPT_TABLES = {"sites", "api_keys"}
+# The tests post many comments from one address within seconds; the velocity rule's own tests
+# are in tests/api/test_spam.py.
+LIFTED_VELOCITY = {"velocity_per_minute": 1000, "velocity_per_hour": 100000}
+DEMO_ARTICLE = "demo-lighthouse-restoration"
 
 
 def _email(name: str) -> str:
@@ -56,18 +64,23 @@ class LiveServer:
         text: str,
         *,
         name: str = "Reader",
-        article: str = "demo-lighthouse-restoration",
+        article: str = DEMO_ARTICLE,
         title: str = "Harbour lighthouse lit again after a two-year restoration",
         parent_id: int | None = None,
+        reader: str | None = None,
+        **extra,
     ) -> dict:
-        """Post a comment through the public API, as the embed does."""
-        body = {
-            "article": {"id": article, "url": f"{self.url}/demo", "title": title},
-            "author": {"name": name, "email": _email(name)},
-            "text": text,
-        }
+        """Post a comment through the public API as the embed does: with a render token from a
+        form shown 30 s ago, and signed in as `reader` (a user id) if given, named `name`."""
+        body = {"article": {"id": article, "url": f"{self.url}/demo", "title": title}, "text": text}
+        if reader:
+            body["reader_token"] = self.reader_token(reader, name)
+        else:
+            body["author"] = {"name": name, "email": _email(name)}
+        body["render_token"] = self.render_token(article)
         if parent_id:
             body["parent_id"] = parent_id
+        body.update(extra)
         client = self.app.test_client()
         response = client.post(
             "/v1/comments",
@@ -76,6 +89,15 @@ class LiveServer:
         )
         assert response.status_code == 201, response.get_json()
         return response.get_json()
+
+    def reader_token(self, sub: str, name: str, **kwargs) -> str:
+        """What the demo site's backend signs for its signed-in reader `sub`."""
+        return reader_token(self.keys["sso_secret"], sub, name, **kwargs)
+
+    def render_token(self, article: str = DEMO_ARTICLE, age: float = 30.0) -> str:
+        with self.app.app_context():
+            site_id = site_by_slug("demo").id
+        return issue_render_token(self.app.config["SECRET_KEY"], site_id, article, time.time() - age)
 
 
 @pytest.fixture(scope="session")
@@ -101,6 +123,7 @@ def live_server(tmp_path_factory, embedded_scorer):
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)
         ensure_demo(app, url)
+        update_site(site_by_slug("demo"), {"policy": LIFTED_VELOCITY})
     keys = json.loads((Path(app.instance_path) / "demo-keys.json").read_text())
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -72,7 +72,7 @@ def test_demo_page_explains_how_to_start_without_demo_keys(server, tmp_path):
 
 def test_reader_sees_friendly_comment_published_and_insult_awaiting_review(server, new_page, page_errors):
     page = new_page()
-    page.goto(f"{server.url}/demo")
+    page.goto(f"{server.url}/demo?as=anonymous")
     expect(page.locator(".cms-empty")).to_be_visible()
 
     post_in_embed(page, FRIENDLY, name="Ada")
@@ -96,7 +96,7 @@ def test_embed_shows_field_errors_and_replies(server, new_page):
     parent = server.post(FRIENDLY, name="Ada")
     assert parent["status"] == "approved"
     page = new_page()
-    page.goto(f"{server.url}/demo")
+    page.goto(f"{server.url}/demo?as=anonymous")
     post_in_embed(page, "x" * 10, name="")
     expect(page.locator(".cms-field-name .cms-field-error")).to_have_text("Please give a name.")
     expect(page.locator(".cms-form input[name=name]")).to_be_focused()
@@ -340,7 +340,7 @@ def test_xss_payloads_are_shown_as_text_in_the_embed_and_the_console(server, new
 
 def test_embed_explains_errors_and_retries_with_the_same_idempotency_key(server, new_page):
     page = new_page()
-    page.goto(f"{server.url}/demo")
+    page.goto(f"{server.url}/demo?as=anonymous")
 
     # The service's own validation errors land on their fields.
     page.locator(".cms-form input[name=email]").fill("not-an-address")

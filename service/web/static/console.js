@@ -5,14 +5,14 @@
   "use strict";
   var KEY_STORE = "cms.console.key";
   var DEFAULT_REASONS = ["spam", "abuse", "off-topic", "personal-data", "other"];
-  var LABELS = ["toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit"];
+  var LABELS = ["toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "sexual_explicit", "spam"];
   var QUEUES = [["held", "Held"], ["reported", "Reported"], ["pending", "Pending"], ["rejected", "Rejected"], ["approved", "Approved"]];
   var VERBS = { approved: "Approved", rejected: "Rejected", held: "Held" };
   var SVG = "http://www.w3.org/2000/svg";
 
   var state = {
     key: null, me: null, site: "", queue: "held", items: [], cursor: null,
-    active: -1, selected: {}, view: "queue"
+    active: -1, selected: {}, view: "queue", single: null
   };
 
   // --- helpers ----------------------------------------------------------------------------
@@ -159,7 +159,11 @@
   // --- routing ----------------------------------------------------------------------------
   function route() {
     if (!state.me) return;
-    var view = (location.hash || "#queue").slice(1).split("/")[0];
+    var parts = (location.hash || "#queue").slice(1).split("/");
+    var view = parts[0];
+    // #comment/<id>: one comment, wherever it is (the copies a duplicate names link there).
+    state.single = view === "comment" && /^\d+$/.test(parts[1] || "") ? parseInt(parts[1], 10) : null;
+    if (state.single) view = "queue";
     if (["queue", "stats", "webhooks"].indexOf(view) < 0 || (view === "webhooks" && state.me.role !== "admin")) view = "queue";
     state.view = view;
     ["queue", "stats", "webhooks"].forEach(function (v) { show($(v + "-view"), v === view); });
@@ -167,7 +171,10 @@
       if (a.getAttribute("data-view") === view) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     });
-    if (view === "queue") { loadCounts(); loadQueue(false); }
+    show($("single-bar"), !!state.single);
+    show($("filters"), !state.single);
+    show($("bulkbar"), !state.single);
+    if (view === "queue") { loadCounts(); if (state.single) loadOne(state.single); else loadQueue(false); }
     if (view === "stats") loadStats();
     if (view === "webhooks") loadEndpoints();
   }
@@ -181,7 +188,11 @@
         var btn = el("button", { type: "button", class: "queue-btn", "data-queue": q[0], "aria-pressed": q[0] === state.queue ? "true" : "false" }, [
           el("span", { text: q[1] }), el("span", { class: "count count-" + q[0], text: String(count) })
         ]);
-        btn.addEventListener("click", function () { state.queue = q[0]; loadCounts(); loadQueue(false); });
+        btn.addEventListener("click", function () {
+          state.queue = q[0];
+          if (state.single) { location.hash = "#queue"; return; }
+          loadCounts(); loadQueue(false);
+        });
         list.appendChild(el("li", null, [btn]));
       });
     });
@@ -191,7 +202,8 @@
     var label = $("f-label").value;
     return {
       queue: state.queue, site: state.site, q: $("f-q").value.trim(), sort: $("f-sort").value,
-      label: label, min_score: label ? $("f-min").value : ""
+      label: label, min_score: label ? $("f-min").value : "",
+      spam: $("f-spam").checked ? "true" : ""
     };
   }
 
@@ -213,6 +225,19 @@
       show($("queue-empty"), state.items.length === 0);
       if (state.active < 0 && state.items.length) setActive(0, false);
       updateBulk();
+    });
+  }
+
+  function loadOne(id) {
+    state.items = []; state.selected = {}; state.active = -1; clear($("cards"));
+    show($("queue-more"), false);
+    $("single-title").textContent = "Comment #" + id;
+    return api("GET", "/v1/moderation/comments/" + id).then(function (res) {
+      if (!res.ok) { show($("queue-empty"), false); toast(errorText(res), "error"); return; }
+      state.items.push(res.data);
+      $("cards").appendChild(renderCard(res.data));
+      show($("queue-empty"), false);
+      setActive(0, true);
     });
   }
 
@@ -290,9 +315,45 @@
       case "author_banned": return "The author is banned";
       case "author_suspended": return "The author is suspended";
       case "scoring_pending": return "Not scored yet: the model did not answer in time";
-      case "reported": return "Reported by readers " + r.count + " times (threshold " + r.threshold + ")";
+      case "reported": return "Reported by readers: " + r.count + " open report" + (r.count === 1 ? "" : "s") + " weighing " + num(r.score) + " (threshold " + r.threshold + ")";
+      case "anonymous_author": return "Anonymous reader: this site holds comments from readers who are not signed in";
+      case "link_from_new_reader": return "Link to " + r.domain + " from an anonymous or new reader";
+      case "link_shortener": return "Link through the URL shortener " + r.domain + ": where it leads is unknown";
+      case "link_blocked_domain": return "Link to " + r.domain + ", a blocked domain" + (r.word && r.word !== r.domain ? " (blocked: " + r.word + ")" : "");
+      case "duplicate": return "Duplicate: the same text was posted " + r.count + " more time" + (r.count === 1 ? "" : "s") + (r.scope === "articles" ? " under other articles" : " by other readers") + " recently";
+      case "velocity": return "Posting too fast: " + r.count + " comments in the last " + r.window + " (limit " + r.limit + ")";
+      case "bot_honeypot": return "Possible bot: the hidden field people never see was filled in";
+      case "bot_too_fast": return "Possible bot: posted " + seconds(r.seconds) + " after the form was shown (minimum " + seconds(r.limit) + ")";
+      case "bot_token_invalid": return "Possible bot: " + (TOKEN_SCOPES[r.scope] || "the render token is not valid");
+      case "bot_token_expired": return "Possible bot: the form was shown " + duration(r.seconds) + " before posting (longer than " + duration(r.limit) + ")";
       default: return r.code || "unknown reason";
     }
+  }
+  var TOKEN_SCOPES = {
+    missing: "posted without the embed's render token (not from the comment form)",
+    forged: "the render token was not signed by this service",
+    site: "the render token belongs to another site",
+    article: "the render token was given for another article",
+    future: "the render token is dated in the future"
+  };
+  function seconds(x) { return typeof x === "number" ? (Math.round(x * 10) / 10) + " s" : "?"; }
+
+  function reasonItem(r) {
+    var node = el("li", { class: "reason reason-" + (r.code || ""), text: reasonText(r) });
+    if (r.code === "duplicate" && (r.copies || []).length) {
+      node.appendChild(document.createTextNode(". Copies: "));
+      r.copies.forEach(function (id, i) {
+        if (typeof id !== "number") return;
+        if (i) node.appendChild(document.createTextNode(", "));
+        node.appendChild(el("a", { href: "#comment/" + id, class: "copy-link", text: "#" + id, "aria-label": "Open comment " + id }));
+      });
+    }
+    return node;
+  }
+
+  function identityBadge(verified, yes, no, why) {
+    return el("span", { class: "id-badge " + (verified ? "id-verified" : "id-unverified"), title: verified ? yes[1] : why },
+      [verified ? yes[0] : no, verified ? null : el("span", { class: "visually-hidden", text: ": " + why })]);
   }
 
   function scoreBars(scores) {
@@ -325,6 +386,7 @@
     var history = author.history;
     var authorLine = el("div", { class: "author" }, [
       el("span", { class: "author-name", text: author.name || "" }),
+      identityBadge(author.verified, ["verified reader", "Signed in: the site vouched for this reader"], "unverified", "name, e-mail and user id are the reader's own claims"),
       author.email ? el("span", { class: "muted", text: author.email }) : null,
       history ? el("span", { class: "history" }, [
         el("span", { class: "pill pill-approved", text: history.approved + " approved" }),
@@ -339,17 +401,9 @@
     ]) : null;
 
     var reasons = (item.reasons || []).length ? el("ul", { class: "reasons", "aria-label": "Why it is here" },
-      item.reasons.map(function (r) { return el("li", { class: "reason reason-" + (r.code || ""), text: reasonText(r) }); })) : null;
+      item.reasons.map(reasonItem)) : null;
 
-    var reports = (item.reports || []).length ? el("div", { class: "reports" }, [
-      el("h3", { text: "Reports (" + item.report_count + ")" }),
-      el("ul", null, item.reports.map(function (r) {
-        return el("li", { class: r.open ? "open" : "resolved" }, [
-          el("span", { class: "pill", text: r.reason }), r.note ? " " + r.note : null,
-          el("span", { class: "muted small", text: " · " + when(r.created_at) + (r.open ? "" : " · resolved") })
-        ]);
-      }))
-    ]) : null;
+    var reports = (item.reports || []).length ? reportsBox(item) : null;
 
     var reason = el("select", { class: "reject-reason", "aria-label": "Rejection reason for comment " + item.id });
     fillReasonSelect(reason, item.site_id);
@@ -362,7 +416,9 @@
       el("header", { class: "card-head" }, [
         check,
         el("span", { class: "badge badge-" + item.status, text: item.status }),
+        item.spam ? el("span", { class: "badge badge-spam", text: "spam" }) : null,
         articleNode,
+        identityBadge((item.article || {}).verified, ["site's article", "Title and URL set by the site"], "unverified article", "title and URL from a reader's first comment"),
         el("span", { class: "muted small meta", text: "#" + item.id + " · v" + item.version + " · " + when(item.created_at) })
       ]),
       parent,
@@ -378,6 +434,8 @@
         reason,
         el("button", { type: "button", class: "btn btn-reject", text: "Reject", title: "Reject (r)", onclick: function () { decide(item.id, "rejected"); } }),
         el("button", { type: "button", class: "btn", text: "Hold", title: "Hold (h)", onclick: function () { decide(item.id, "held"); } }),
+        spamAllowed(item.site_id) ? el("button", { type: "button", class: "btn btn-spam", text: "Mark as spam", title: "Reject as spam (s)", onclick: function () { decide(item.id, "rejected", "spam"); } }) : null,
+        openReports(item) ? el("button", { type: "button", class: "btn btn-dismiss", text: "Dismiss reports", onclick: function () { dismissReports(item.id); } }) : null,
         el("span", { class: "spacer" }),
         historyBtn
       ]),
@@ -393,6 +451,54 @@
       if (i !== state.active) setActive(i, false);
     });
     return card;
+  }
+
+  function openReports(item) { return (item.reports || []).some(function (r) { return r.open; }); }
+  function spamAllowed(siteId) { return reasonsFor(siteId).indexOf("spam") >= 0; }
+
+  var OUTCOMES = { upheld: "upheld", dismissed: "dismissed" };
+  function reportsBox(item) {
+    var open = item.reports.filter(function (r) { return r.open; });
+    var reported = (item.reasons || []).filter(function (r) { return r.code === "reported"; }).pop();
+    // The threshold is known from the reason the reports gave when they held the comment; an
+    // approved comment with open reports is below it, whatever it is.
+    var threshold = reported && reported.threshold != null ? reported.threshold : null;
+    var total = "Open reports weigh " + num(item.report_weight);
+    if (threshold != null) total += " against the site's threshold of " + threshold;
+    else if (item.status === "approved") total += ", below the site's threshold";
+    if (item.status === "approved") total += ": still published";
+    else if (threshold != null && item.report_weight >= threshold) total += ": held for review";
+    if (!open.length) total = "No open reports";
+    return el("div", { class: "reports" }, [
+      el("h3", { text: "Reports (" + item.report_count + ")" }),
+      el("p", { class: "report-total", text: total }),
+      el("ul", null, item.reports.map(function (r) {
+        return el("li", { class: "report " + (r.open ? "open" : "resolved") }, [
+          el("span", { class: "pill", text: r.reason }),
+          el("span", { class: "pill reporter-" + r.reporter, text: r.reporter === "verified" ? "signed-in reader" : "anonymous network" }),
+          el("span", { class: "report-weight", text: "weight " + num(r.weight) }),
+          r.flood ? el("span", { class: "pill pill-flood", title: "Sent past the network's hourly report limit: it counts for nothing", text: "flood" }) : null,
+          r.note ? el("span", { class: "report-note", text: " “" + r.note + "”" }) : null,
+          el("span", { class: "muted small", text: " · " + when(r.created_at) + (r.open ? " · open" : " · " + (OUTCOMES[r.outcome] || "resolved")) })
+        ]);
+      }))
+    ]);
+  }
+
+  function dismissReports(id) {
+    var card = cardOf(id);
+    card.classList.add("busy");
+    return api("POST", "/v1/moderation/comments/" + id + "/reports/dismiss", { note: "" }).then(function (res) {
+      card.classList.remove("busy");
+      if (res.ok) {
+        toast("Dismissed the reports on comment #" + id + (res.data.status === "approved" ? "; it is published." : "."), "ok");
+        if (state.single || (state.queue !== "reported" && stillQueued(res.data.status))) replaceCard(res.data, "Reports dismissed.", "ok");
+        else removeCard(id);
+        loadCounts();
+        return;
+      }
+      cardMessage(card, res.status === 409 ? "This comment has no open reports any more." : errorText(res), "warn");
+    });
   }
 
   function replaceCard(item, note, kind) {
@@ -430,6 +536,7 @@
   }
   // Whether a comment, after a decision, still belongs in the queue being shown.
   function stillQueued(status) {
+    if (state.single) return true; // a comment opened by itself stays on screen
     return state.queue !== "reported" && status === state.queue;
   }
 
@@ -438,19 +545,20 @@
     return "Another moderator decided first: this comment is now " + current.status + " (version " + current.version + "). Its card shows the current state.";
   }
 
-  function decide(id, status) {
+  function decide(id, status, reason) {
     var i = indexOf(id);
     if (i < 0) return;
     var item = state.items[i];
     var card = cardOf(id);
     var body = { status: status };
-    if (status === "rejected") body.reason = card.querySelector(".reject-reason").value;
+    if (status === "rejected") body.reason = reason || card.querySelector(".reject-reason").value;
     card.classList.add("busy");
     return api("POST", "/v1/moderation/comments/" + id + "/decision", body, { "If-Match": '"' + item.version + '"' }).then(function (res) {
       card.classList.remove("busy");
       if (res.ok) {
-        toast(VERBS[status] + " comment #" + id + ".", "ok");
-        if (stillQueued(res.data.status)) replaceCard(res.data, VERBS[status] + ".", "ok");
+        var verb = reason === "spam" ? "Marked as spam" : VERBS[status];
+        toast(verb + " comment #" + id + ".", "ok");
+        if (stillQueued(res.data.status)) replaceCard(res.data, verb + ".", "ok");
         else removeCard(id);
         loadCounts();
         return;
@@ -554,6 +662,7 @@
       case "a": if (item) decide(item.id, "approved"); break;
       case "r": if (item) decide(item.id, "rejected"); break;
       case "h": if (item) decide(item.id, "held"); break;
+      case "s": if (item && spamAllowed(item.site_id)) decide(item.id, "rejected", "spam"); break;
       case "x": if (item) toggleSelect(item.id, !state.selected[item.id]); break;
       default: return;
     }
@@ -749,6 +858,7 @@
     $("sign-out").addEventListener("click", function () { signOut(); });
     $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadQueue(false); });
     $("f-sort").addEventListener("change", function () { loadQueue(false); });
+    $("f-spam").addEventListener("change", function () { loadQueue(false); });
     $("queue-more").addEventListener("click", function () { loadQueue(true); });
     $("select-all").addEventListener("change", function () {
       var on = $("select-all").checked;

@@ -18,6 +18,12 @@
     title: cfg.articleTitle || document.title || articleId,
     url: cfg.articleUrl || location.href.split("#")[0]
   };
+  // Signed-in readers: the page gives the site's reader token in data-reader-token, or names a
+  // global function (data-reader-token-callback) returning one, or a Promise of one; the embed
+  // asks it again when the service says the token expired.
+  var tokenCallback = cfg.readerTokenCallback || null;
+  var readerToken = cfg.readerToken || null;
+  var articleToken = cfg.articleToken || null;
   var REPORT_REASONS = [["spam", "Spam"], ["abuse", "Abusive or hateful"], ["off-topic", "Off-topic"], ["other", "Something else"]];
   var uid = 0;
 
@@ -62,6 +68,39 @@
       });
   }
 
+  function askToken() {
+    var fn = tokenCallback && window[tokenCallback];
+    if (typeof fn !== "function") return Promise.resolve(readerToken);
+    return new Promise(function (resolve) { resolve(fn()); }).then(function (t) {
+      return typeof t === "string" && t ? t : null;
+    }, function () { return null; });
+  }
+  // The reader's name, read from the token's payload for display only: the service verifies it.
+  function tokenName(token) {
+    try {
+      var part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      var bytes = atob(part + "===".slice((part.length + 3) % 4));
+      var claims = JSON.parse(decodeURIComponent(Array.prototype.map.call(bytes, function (c) {
+        return "%" + ("0" + c.charCodeAt(0).toString(16)).slice(-2);
+      }).join("")));
+      return typeof claims.name === "string" ? claims.name : null;
+    } catch (e) { return null; }
+  }
+  function isBadToken(res) { return res.status === 401 && res.data.code === "invalid-reader-token"; }
+  // Send with the reader's token; when the service says it is no longer valid, ask the page once
+  // for a new one and send the same request again (`build` makes the body from the token).
+  function withToken(method, path, build, extra) {
+    return api(method, path, build(readerToken), extra).then(function (res) {
+      if (!isBadToken(res) || !tokenCallback) return res;
+      var stale = readerToken;
+      return askToken().then(function (fresh) {
+        if (!fresh || fresh === stale) return res;
+        setReader(fresh);
+        return api(method, path, build(fresh), extra);
+      });
+    });
+  }
+
   // --- layout -----------------------------------------------------------------------------
   var host = el("div", { class: "cms-comments" });
   script.parentNode.insertBefore(host, script.nextSibling);
@@ -98,13 +137,23 @@
   var replyLine = el("p", { class: "cms-replying", hidden: true });
   var submitBtn = el("button", { type: "submit", class: "cms-btn cms-primary", text: "Post comment" });
   var formMsg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+  var asLine = el("p", { class: "cms-as", hidden: true });
+  var identityRow = el("div", { class: "cms-row" }, [
+    field("name", "Name", el("input", { name: "name", type: "text", maxlength: "80", autocomplete: "name", required: true })),
+    field("email", "E-mail (optional)", el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email" }), "Never shown publicly.")
+  ]);
+  // A field people never see nor reach (off-screen, out of the tab order, hidden from screen
+  // readers, no autofill): whatever fills it is a script. Not display:none, which bots skip.
+  var trap = el("input", { type: "text", name: "cms_hp_homepage_7", tabindex: "-1", autocomplete: "off", value: "" });
+  var trapId = id("hp");
+  trap.id = trapId;
+  var honeypot = el("div", { class: "cms-hp", "aria-hidden": "true" }, [el("label", { for: trapId, text: "Leave this field empty" }), trap]);
   var form = el("form", { class: "cms-form", novalidate: true, "aria-label": "Write a comment" }, [
     replyLine,
+    asLine,
     field("text", "Your comment", el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
-    el("div", { class: "cms-row" }, [
-      field("name", "Name", el("input", { name: "name", type: "text", maxlength: "80", autocomplete: "name", required: true })),
-      field("email", "E-mail (optional)", el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email" }), "Never shown publicly.")
-    ]),
+    identityRow,
+    honeypot,
     el("div", { class: "cms-actions" }, [submitBtn])
   ]);
   var formSlot = el("div", { class: "cms-form-slot" }, [form]);
@@ -116,6 +165,40 @@
   wrap.appendChild(empty);
   wrap.appendChild(list);
   wrap.appendChild(moreBtn);
+
+  function setReader(token) {
+    readerToken = token || null;
+    var name = readerToken && tokenName(readerToken);
+    while (asLine.firstChild) asLine.removeChild(asLine.firstChild);
+    if (readerToken) {
+      asLine.appendChild(document.createTextNode("Commenting as "));
+      asLine.appendChild(el("strong", { text: name || "a signed-in reader" }));
+    }
+    asLine.hidden = !readerToken;
+    identityRow.hidden = !!readerToken;
+  }
+
+  // The render token dates when the form was shown; the service holds a comment posted sooner
+  // than min_seconds after it as a possible bot. A fresh one after each post.
+  var render = null; // {token, ready (ms, when a post is no longer too soon)}
+  var renderPending = null;
+  function fetchRenderToken() {
+    renderPending = api("POST", "/v1/render-tokens", { article_id: articleId }).then(function (res) {
+      render = res.status === 201 && res.data.render_token
+        ? { token: res.data.render_token, ready: Date.now() + (Number(res.data.min_seconds) || 0) * 1000 + 100 }
+        : null;
+      if (!render) renderPending = null; // asked again at the next post
+    }, function () { render = null; renderPending = null; });
+    return renderPending;
+  }
+  // Waits out whatever is left of min_seconds (only someone pasting at once is that quick):
+  // the comment then goes through instead of waiting for a moderator.
+  function renderTokenReady() {
+    return (renderPending || fetchRenderToken()).then(function () {
+      var wait = render ? render.ready - Date.now() : 0;
+      return new Promise(function (resolve) { setTimeout(resolve, Math.max(0, wait)); });
+    }).then(function () { return render && render.token; });
+  }
 
   function setReply(comment, slot) {
     replyTo = comment;
@@ -162,26 +245,34 @@
     ev.preventDefault();
     if (submitBtn.disabled) return;
     clearErrors();
-    var body = {
-      article: article,
-      author: { name: fields.name.input.value.trim() },
-      text: fields.text.input.value
-    };
-    var email = fields.email.input.value.trim();
-    if (email) body.author.email = email;
+    var body = { article: article, text: fields.text.input.value };
+    if (!readerToken) {
+      body.author = { name: fields.name.input.value.trim() };
+      var email = fields.email.input.value.trim();
+      if (email) body.author.email = email;
+    }
     if (replyTo) body.parent_id = replyTo.id;
     var missing = false;
     if (!body.text.trim()) { fieldError("text", "Please write a comment."); missing = "text"; }
-    if (!body.author.name) { fieldError("name", "Please give a name."); missing = missing || "name"; }
+    if (body.author && !body.author.name) { fieldError("name", "Please give a name."); missing = missing || "name"; }
     if (missing) { fields[missing].input.focus(); return; }
 
+    // Tokens prove things about the request; the same words again are the same request.
     var serial = JSON.stringify(body);
     var key = pending && pending.body === serial ? pending.key : newKey();
     pending = { body: serial, key: key };
     submitBtn.disabled = true;
     submitBtn.textContent = "Posting…";
-    api("POST", "/v1/comments", body, { "Idempotency-Key": key })
-      .then(function (res) { pending = null; handlePosted(res, body); },
+    renderTokenReady().then(function (renderToken) {
+      return withToken("POST", "/v1/comments", function (token) {
+        var sent = JSON.parse(serial);
+        if (token) sent.reader_token = token;
+        if (articleToken) sent.article_token = articleToken;
+        if (renderToken) sent.render_token = renderToken;
+        sent.honeypot = trap.value;
+        return sent;
+      }, { "Idempotency-Key": key });
+    }).then(function (res) { pending = null; handlePosted(res, body); },
             function () { say(formMsg, "Could not reach the comment service. Check your connection and try again — your comment will not be posted twice.", "error"); })
       .then(function () {
         if (!submitBtn.dataset.wait) { submitBtn.disabled = closed; submitBtn.textContent = "Post comment"; }
@@ -191,10 +282,12 @@
   function handlePosted(res, body) {
     var d = res.data;
     if (res.status === 201) {
+      fetchRenderToken();
       var parent = replyTo;
       fields.text.input.value = "";
       if (d.status === "approved") {
-        var node = { id: d.id, parent_id: d.parent_id, author: body.author, text: body.text, created_at: d.created_at, replies: [] };
+        var author = body.author || { name: tokenName(readerToken) || "You" };
+        var node = { id: d.id, parent_id: d.parent_id, author: author, text: body.text, created_at: d.created_at, replies: [] };
         setReply(null);
         addComment(node, parent);
         say(formMsg, "Your comment is published.", "ok");
@@ -217,6 +310,18 @@
       });
       if (general.length) say(formMsg, general.join(" "), "error");
       else if (first) { formMsg.hidden = true; fields[first].input.focus(); }
+      return;
+    }
+    if (isBadToken(res)) {
+      say(formMsg, "Your sign-in has expired. Please sign in again to comment.", "error");
+      return;
+    }
+    if (res.status === 401 && d.code === "reader-token-required") {
+      say(formMsg, "Sign in to comment: this site takes comments from signed-in readers only.", "error");
+      return;
+    }
+    if (res.status === 401 && d.code === "invalid-article-claim") {
+      say(formMsg, "This page is out of date. Please reload it and post again.", "error");
       return;
     }
     if (res.status === 429) {
@@ -286,11 +391,16 @@
     box.addEventListener("submit", function (ev) {
       ev.preventDefault();
       send.disabled = true;
-      api("POST", "/v1/comments/" + c.id + "/reports", { reason: select.value }).then(function (res) {
+      withToken("POST", "/v1/comments/" + c.id + "/reports", function (token) {
+        var sent = { reason: select.value };
+        if (token) sent.reader_token = token;
+        return sent;
+      }).then(function (res) {
         if (res.status === 201) say(msg, "Thank you. The moderators will take a look.", "ok");
         else if (res.status === 409) say(msg, "You have already reported this comment.", "info");
         else if (res.status === 429) say(msg, "Too many reports. Please try again in " + (res.headers.get("Retry-After") || "60") + " seconds.", "error");
         else if (res.status === 404) say(msg, "This comment is no longer published.", "info");
+        else if (isBadToken(res)) { send.disabled = false; say(msg, "Your sign-in has expired. Please sign in again to report.", "error"); }
         else { send.disabled = false; say(msg, res.data.detail || "The report could not be sent.", "error"); }
       }, function () { send.disabled = false; say(msg, "Could not reach the comment service. Please try again.", "error"); });
     });
@@ -338,4 +448,6 @@
   }
   moreBtn.addEventListener("click", function () { load(nextCursor); });
   load(null);
+  fetchRenderToken();
+  if (tokenCallback || readerToken) askToken().then(setReader);
 })();
