@@ -40,18 +40,31 @@ THREAD = [
     ),
 ]
 HELD = [
+    ("Best Deals", "Great article! Cheap replica watches, free shipping: https://bit.ly/w4tch3s"),
     ("Dave", "You are a stupid idiot and a pathetic loser."),
     ("anon42", "Only a moron would spend money on an old lighthouse."),
     ("K. Brandt", "Shut up, you ignorant fool, nobody cares about your opinion."),
 ]
+# Thread authors signed in on the news site (the others are anonymous).
+SIGNED_IN = {"Margaret Hale": "reader-1042", "Sam Whitlock": "reader-2210"}
+
+
+def _claim_article(server):
+    from service.identity.tokens import article_token
+
+    url = f"{server.url}/demo"
+    title = "Harbour lighthouse lit again after a two-year restoration"
+    token = article_token(server.keys["sso_secret"], "demo-lighthouse-restoration", url, title)
+    server.post("The lantern room photographs are wonderful.", name="Lena", article_token=token)
 
 
 def _seed(server):
     ids = []
     for name, text, reply_to in THREAD:
-        ids.append(
-            server.post(text, name=name, parent_id=ids[reply_to] if reply_to is not None else None)["id"]
-        )
+        parent_id = ids[reply_to] if reply_to is not None else None
+        ids.append(server.post(text, name=name, parent_id=parent_id, reader=SIGNED_IN.get(name))["id"])
+        if len(ids) == 1:  # the news site's claim on its article, as the demo page sends it
+            _claim_article(server)
     client = server.app.test_client()
     headers = {"Authorization": f"Bearer {server.keys['moderator']}"}
     for name, text in HELD:

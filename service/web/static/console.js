@@ -185,7 +185,7 @@
       var list = clear($("queue-list"));
       QUEUES.forEach(function (q) {
         var count = res.ok ? res.data[q[0]] + ((res.data.over_cap || []).indexOf(q[0]) >= 0 ? "+" : "") : "–";
-        var btn = el("button", { type: "button", class: "queue-btn", "data-queue": q[0], "aria-pressed": q[0] === state.queue ? "true" : "false" }, [
+        var btn = el("button", { type: "button", class: "queue-btn", "data-queue": q[0], "aria-pressed": q[0] === state.queue && !state.single ? "true" : "false" }, [
           el("span", { text: q[1] }), el("span", { class: "count count-" + q[0], text: String(count) })
         ]);
         btn.addEventListener("click", function () {
@@ -266,13 +266,14 @@
     var marks = new Array(chars.length);
     function mark(start, end, kind, label) {
       for (var i = Math.max(0, start); i < Math.min(end, chars.length); i++) {
-        var m = marks[i] || (marks[i] = { word: false, labels: [] });
-        if (kind === "word") m.word = true;
+        var m = marks[i] || (marks[i] = { word: false, link: false, labels: [] });
+        if (kind === "word" || kind === "link") m.word = true;
+        if (kind === "link") m.link = true;
         else if (m.labels.indexOf(label) < 0) m.labels.push(label);
       }
     }
     (item.reasons || []).forEach(function (r) {
-      if (typeof r.start === "number" && typeof r.end === "number") mark(r.start, r.end, "word");
+      if (typeof r.start === "number" && typeof r.end === "number") mark(r.start, r.end, /^link_/.test(r.code || "") ? "link" : "word");
     });
     // The model's spans, only for the labels that decided (else the high-scoring ones), and only
     // the spans that carry a good share of the label's weight: stray short words add noise.
@@ -290,7 +291,7 @@
       if (!run) return;
       if (!runMark) out.appendChild(document.createTextNode(run));
       else {
-        var title = (runMark.word ? "matched word" : "") + (runMark.labels.length ? (runMark.word ? "; " : "") + "model: " + runMark.labels.join(", ") : "");
+        var title = (runMark.word ? (runMark.link ? "link" : "matched word") : "") + (runMark.labels.length ? (runMark.word ? "; " : "") + "model: " + runMark.labels.join(", ") : "");
         out.appendChild(el("mark", { class: runMark.word ? "hl-word" : "hl-model", title: title, text: run }));
       }
       run = "";
@@ -320,7 +321,7 @@
       case "link_from_new_reader": return "Link to " + r.domain + " from an anonymous or new reader";
       case "link_shortener": return "Link through the URL shortener " + r.domain + ": where it leads is unknown";
       case "link_blocked_domain": return "Link to " + r.domain + ", a blocked domain" + (r.word && r.word !== r.domain ? " (blocked: " + r.word + ")" : "");
-      case "duplicate": return "Duplicate: the same text was posted " + r.count + " more time" + (r.count === 1 ? "" : "s") + (r.scope === "articles" ? " under other articles" : " by other readers") + " recently";
+      case "duplicate": return "Duplicate: the same text was posted " + r.count + " more time" + (r.count === 1 ? "" : "s") + ({ articles: " under other articles", authors: " by other readers" }[r.scope] || "") + " recently";
       case "velocity": return "Posting too fast: " + r.count + " comments in the last " + r.window + " (limit " + r.limit + ")";
       case "bot_honeypot": return "Possible bot: the hidden field people never see was filled in";
       case "bot_too_fast": return "Possible bot: posted " + seconds(r.seconds) + " after the form was shown (minimum " + seconds(r.limit) + ")";

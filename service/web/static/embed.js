@@ -449,5 +449,13 @@
   moreBtn.addEventListener("click", function () { load(nextCursor); });
   load(null);
   fetchRenderToken();
-  if (tokenCallback || readerToken) askToken().then(setReader);
+  if (tokenCallback) {
+    // Who is posting is known once the page answers; until then there is nothing to send.
+    identityRow.hidden = true;
+    submitBtn.disabled = true;
+    askToken().then(function (token) {
+      setReader(token);
+      if (!submitBtn.dataset.wait) submitBtn.disabled = closed;
+    });
+  } else if (readerToken) setReader(readerToken);
 })();
