@@ -82,7 +82,7 @@ def comment_texts() -> list[str]:
     data = Path(load_settings()["TOXICITY_DATA_DIR"])
     texts = pd.concat(
         [
-            pd.read_csv(data / "civil-comments-spans" / "comments.csv.gz")["text"],
+            pd.read_csv(data / "civil-comments-spans" / "comments.csv.gz")["comment_text"],
             pd.read_csv(data / "wikipedia-cat-large" / "gc.csv.gz")["text"],
         ]
     )

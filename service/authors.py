@@ -14,7 +14,7 @@ from .moderation.authors import AuthorHistory, standing
 from .moderation.policy import AuthorStanding, Policy
 
 
-def history(author: Author | None) -> AuthorHistory:
+def history(author: Author | sa.Row | None) -> AuthorHistory:
     if author is None:
         return AuthorHistory()
     return AuthorHistory(
@@ -61,13 +61,36 @@ def get_author(site_id: int, author_key: str) -> Author | None:
     ).scalar_one_or_none()
 
 
+_AUTHOR_ROW = sa.select(
+    *(
+        Author.__table__.c[name]
+        for name in (
+            "standing",
+            "suspended_until",
+            "approved_count",
+            "rejected_count",
+            "held_count",
+            "last_rejected_at",
+        )
+    )
+).where(
+    Author.__table__.c.site_id == sa.bindparam("site"), Author.__table__.c.author_key == sa.bindparam("key")
+)
+
+
+def author_row(site_id: int, author_key: str, connection: sa.Connection | None = None) -> sa.Row | None:
+    """What standing needs of an author, as a plain row: posting reads it for every verified reader."""
+    connection = connection or db.session.connection()
+    return connection.execute(_AUTHOR_ROW, {"site": site_id, "key": author_key}).first()
+
+
 def author_standing(site_id: int, author_key: str | None, policy: Policy) -> AuthorStanding:
     if not author_key or not author_key.startswith(VERIFIED_PREFIX):
         return "regular"
     return standing_of(get_author(site_id, author_key), policy)
 
 
-def standing_of(author: Author | None, policy: Policy) -> AuthorStanding:
+def standing_of(author: Author | sa.Row | None, policy: Policy) -> AuthorStanding:
     return standing(
         author.standing if author else None,
         author.suspended_until if author else None,

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
-from .authors import author_standing, get_author, standing_of
+from .authors import author_row, author_standing, standing_of
 from .cursors import decode_id_cursor, encode_cursor
 from .db import Article, Comment, IdempotencyRecord, utcnow
 from .errors import (
@@ -34,7 +34,7 @@ from .scoring.engine import ScoringEngine
 from .sites import check_article_url, site_settings
 from .spam.checks import HOLD_CODES, REJECT_CODES, Poster, check_comment, hold_published_copies, is_spam
 from .spam.reasons import SpamReason
-from .transitions import insert_comment, record_transition
+from .transitions import insert_comment, posting_connection, record_transition
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
 MAX_DEPTH = 5
@@ -216,73 +216,76 @@ def post_comment(
     parent = _check_parent(article, data["parent_id"]) if data.get("parent_id") else None
 
     author = _author_columns(data.get("author") or {}, reader)
-    known = get_author(site_id, reader.key) if reader else None
-    now = utcnow()
-    spam = check_comment(
-        site_id,
-        site.policy,
-        text=data["text"],
-        article_id=article.external_id,
-        poster=Poster(reader.key if reader else None, network, known.approved_count if known else 0),
-        own_origins=site.allowed_origins,
-        render_token=data.get("render_token"),
-        honeypot=data.get("honeypot"),
-        render_secret=render_secret,
-        now=now,
-    )
-    banned, suspect = match_words(data["text"], site.lists)
-    # A banned word rejects whatever the model says, so the model is not asked.
-    scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
-    decision = _decide(
-        scores,
-        site.policy,
-        (banned, suspect),
-        article,
-        standing_of(known, site.policy),
-        reader is not None,
-        (spam.holds, spam.rejects),
-    )
-    reasons = [r.to_dict() for r in decision.reasons]
-    values = {
-        "site_id": site_id,
-        "article_id": article.id,
-        "parent_id": parent.id if parent else None,
-        "root_id": (parent.root_id or parent.id) if parent else None,
-        "depth": parent.depth + 1 if parent else 0,
-        **author,
-        "network_key": network,
-        "text": data["text"],
-        **spam.fingerprint,
-        "spam": is_spam(reasons),
-        "status": decision.status,
-        "reasons": reasons,
-        "created_at": now,
-        **score_columns(scores, engine.scorer),
-    }
-    body = {
-        "id": None,  # known once stored
-        "status": decision.status,
-        "published": decision.status == "approved",
-        "article_id": article.external_id,
-        "parent_id": values["parent_id"],
-        "created_at": now,
-    }
-    answer = None
-    if idempotency_key:
-        response = {**body, "created_at": now.isoformat()}
-        answer = {"key": idempotency_key, "request_hash": fingerprint, "response": response}
-    try:
-        body["id"] = insert_comment(values, article, answer).id
-        hold_published_copies(reasons, body["id"])
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent request with the same Idempotency-Key committed first: answer as it did.
-        db.session.rollback()
+    # On PostgreSQL the reads and the one INSERT share a connection in autocommit mode.
+    with posting_connection() as connection:
+        known = author_row(site_id, reader.key, connection) if reader else None
+        now = utcnow()
+        spam = check_comment(
+            site_id,
+            site.policy,
+            text=data["text"],
+            article_id=article.external_id,
+            poster=Poster(reader.key if reader else None, network, known.approved_count if known else 0),
+            own_origins=site.allowed_origins,
+            render_token=data.get("render_token"),
+            honeypot=data.get("honeypot"),
+            render_secret=render_secret,
+            now=now,
+            connection=connection,
+        )
+        banned, suspect = match_words(data["text"], site.lists)
+        # A banned word rejects whatever the model says, so the model is not asked.
+        scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
+        decision = _decide(
+            scores,
+            site.policy,
+            (banned, suspect),
+            article,
+            standing_of(known, site.policy),
+            reader is not None,
+            (spam.holds, spam.rejects),
+        )
+        reasons = [r.to_dict() for r in decision.reasons]
+        values = {
+            "site_id": site_id,
+            "article_id": article.id,
+            "parent_id": parent.id if parent else None,
+            "root_id": (parent.root_id or parent.id) if parent else None,
+            "depth": parent.depth + 1 if parent else 0,
+            **author,
+            "network_key": network,
+            "text": data["text"],
+            **spam.fingerprint,
+            "spam": is_spam(reasons),
+            "status": decision.status,
+            "reasons": reasons,
+            "created_at": now,
+            **score_columns(scores, engine.scorer),
+        }
+        body = {
+            "id": None,  # known once stored
+            "status": decision.status,
+            "published": decision.status == "approved",
+            "article_id": article.external_id,
+            "parent_id": values["parent_id"],
+            "created_at": now,
+        }
+        answer = None
         if idempotency_key:
-            replay = _replay(site_id, idempotency_key, fingerprint)
-            if replay:
-                return replay
-        raise
+            response = {**body, "created_at": now.isoformat()}
+            answer = {"key": idempotency_key, "request_hash": fingerprint, "response": response}
+        try:
+            body["id"] = insert_comment(values, article, answer, connection).id
+            hold_published_copies(reasons, body["id"])
+            db.session.commit()
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key committed first: answer as it did.
+            db.session.rollback()
+            if idempotency_key:
+                replay = _replay(site_id, idempotency_key, fingerprint)
+                if replay:
+                    return replay
+            raise
     return PostResult(201, body)
 
 

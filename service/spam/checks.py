@@ -93,6 +93,7 @@ def check_comment(
     honeypot: str | None,
     render_secret: bytes,
     now: datetime,
+    connection: sa.Connection | None = None,
 ) -> SpamFindings:
     """Every spam rule on a new comment. Velocity past the limit with the `throttle` action
     raises TooManyRequests (nothing is stored)."""
@@ -123,9 +124,20 @@ def check_comment(
             if reason is not None:
                 found.holds.append(reason)
 
-    found.holds.extend(_velocity(site_id, policy, poster, now))
-    if found.fingerprint["text_hash"] is not None and policy.duplicate_window_minutes > 0:
-        duplicate = _duplicates(site_id, policy, found.fingerprint, article_id, poster, now)
+    recent, copies = _recent(
+        connection or db.session.connection(), site_id, policy, poster, found.fingerprint, now
+    )
+    found.holds.extend(_velocity(policy, recent, now))
+    if copies is not None:
+        duplicate = judge_duplicates(
+            copies,
+            article_id=article_id,
+            author_key=poster.author_key or poster.network or "",
+            window=timedelta(minutes=policy.duplicate_window_minutes),
+            now=now,
+            min_articles=DUPLICATE_MIN_ARTICLES,
+            min_authors=DUPLICATE_MIN_AUTHORS,
+        )
         if duplicate is not None:
             found.holds.append(duplicate)
     return found
@@ -135,25 +147,13 @@ def _hosts(origins: tuple[str, ...]) -> list[str]:
     return [host for host in (urlsplit(origin).hostname for origin in origins) if host]
 
 
-def _velocity(site_id: int, policy: Policy, poster: Poster, now: datetime) -> list[Reason]:
-    column, who = poster.velocity_key
-    if who is None:
-        return []
-    limits = VelocityLimits(policy.velocity_per_minute, policy.velocity_per_hour)
-    keep = max(policy.velocity_per_minute, policy.velocity_per_hour)
-    times = list(
-        db.session.execute(
-            sa.select(Comment.created_at)
-            .where(Comment.site_id == site_id, column == who, Comment.created_at >= now - timedelta(hours=1))
-            .order_by(Comment.created_at.desc())
-            .limit(keep)
-        ).scalars()
-    )
+def _velocity(policy: Policy, times: list[datetime], now: datetime) -> list[Reason]:
+    """`times`: the poster's comments of the last hour, newest first (at most the larger limit)."""
     in_minute = [t for t in times if t >= now - timedelta(minutes=1)]
     verdict = judge_velocity(
         len(in_minute),
         len(times),
-        limits,
+        VelocityLimits(policy.velocity_per_minute, policy.velocity_per_hour),
         policy.velocity_action,
         now=now,
         oldest_in_minute=min(in_minute[: policy.velocity_per_minute], default=None),
@@ -168,48 +168,98 @@ def _velocity(site_id: int, policy: Policy, poster: Poster, now: datetime) -> li
     return list(verdict.reasons)
 
 
-def _duplicates(
+def _recent(
+    connection: sa.Connection,
     site_id: int,
     policy: Policy,
-    print_: dict[str, int | None],
-    article_id: str,
     poster: Poster,
+    print_: dict[str, int | None],
     now: datetime,
-) -> Reason | None:
-    window = timedelta(minutes=policy.duplicate_window_minutes)
-    band_match = sa.or_(*(getattr(Comment, f"text_band{i}") == print_[f"text_band{i}"] for i in range(4)))
-    rows = db.session.execute(
-        sa.select(
-            Comment.id,
-            Article.external_id,
-            sa.func.coalesce(Comment.author_key, Comment.network_key),
-            Comment.created_at,
-            Comment.text_hash,
-        )
-        .join(Article, Article.id == Comment.article_id)
-        .where(
-            Comment.site_id == site_id,
-            band_match,
-            Comment.created_at >= now - window,
-            Comment.status != "deleted",
-        )
-        .order_by(Comment.id.desc())
-        .limit(MAX_COPIES)
+) -> tuple[list[datetime], list[DuplicateCopy] | None]:
+    """In one round trip: the poster's comments of the last hour (velocity) and the comments
+    sharing a band with the text within the duplicate window (None when the text is too short)."""
+    column, who = poster.velocity_key
+    compare = print_["text_hash"] is not None and policy.duplicate_window_minutes > 0
+    rows = connection.execute(
+        _RECENT[(column.key, compare)],
+        {
+            "site": site_id,
+            "who": who,
+            "hour_ago": now - timedelta(hours=1),
+            "keep": max(policy.velocity_per_minute, policy.velocity_per_hour),
+            "since": now - timedelta(minutes=policy.duplicate_window_minutes),
+            "copies": MAX_COPIES,
+            **{f"b{i}": print_[f"text_band{i}"] for i in range(4)},
+        },
     ).all()
+    times = [row.created_at for row in rows if row.kind == "v"]
+    if not compare:
+        return times, None
     copies = [
-        DuplicateCopy(row[0], row[1], row[2] or "", row[3], hamming(row[4], print_["text_hash"]))
+        DuplicateCopy(
+            row.id, row.article, row.author or "", row.created_at, hamming(row.hash, print_["text_hash"])
+        )
         for row in rows
-        if row[4] is not None
+        if row.kind == "d" and row.hash is not None
     ]
-    return judge_duplicates(
-        copies,
-        article_id=article_id,
-        author_key=poster.author_key or poster.network or "",
-        window=window,
-        now=now,
-        min_articles=DUPLICATE_MIN_ARTICLES,
-        min_authors=DUPLICATE_MIN_AUTHORS,
+    return times, copies
+
+
+def _recent_statement(velocity_column: str, compare: bool) -> sa.Select | sa.CompoundSelect:
+    """Built once per shape (and compiled once by SQLAlchemy's cache): the poster's last hour by
+    `velocity_column`, and with `compare` the band candidates."""
+    c = Comment.__table__.c
+    times = (
+        sa.select(c.created_at)
+        .where(
+            c.site_id == sa.bindparam("site"),
+            c[velocity_column] == sa.bindparam("who"),
+            c.created_at >= sa.bindparam("hour_ago"),
+        )
+        .order_by(c.created_at.desc())
+        .limit(sa.bindparam("keep"))
+        .subquery()
     )
+    velocity = sa.select(
+        sa.literal("v").label("kind"),
+        sa.cast(sa.null(), sa.BigInteger).label("id"),
+        sa.cast(sa.null(), sa.String).label("article"),
+        sa.cast(sa.null(), sa.String).label("author"),
+        times.c.created_at,
+        sa.cast(sa.null(), sa.BigInteger).label("hash"),
+    )
+    if not compare:
+        return velocity
+    a = Article.__table__.c
+    bands_match = sa.or_(*(c[f"text_band{i}"] == sa.bindparam(f"b{i}") for i in range(4)))
+    candidates = (
+        sa.select(
+            sa.literal("d").label("kind"),
+            c.id,
+            a.external_id.label("article"),
+            sa.func.coalesce(c.author_key, c.network_key).label("author"),
+            c.created_at,
+            c.text_hash.label("hash"),
+        )
+        .join_from(Comment.__table__, Article.__table__, a.id == c.article_id)
+        .where(
+            c.site_id == sa.bindparam("site"),
+            bands_match,
+            c.created_at >= sa.bindparam("since"),
+            c.status != "deleted",
+        )
+        .order_by(c.id.desc())
+        .limit(sa.bindparam("copies"))
+        .subquery()
+    )
+    return sa.union_all(velocity, sa.select(candidates))
+
+
+_RECENT = {
+    (column, compare): _recent_statement(column, compare)
+    for column in ("author_key", "network_key")
+    for compare in (False, True)
+}
 
 
 def hold_published_copies(reasons: list[dict[str, Any]], comment_id: int) -> None:
