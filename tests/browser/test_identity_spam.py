@@ -404,3 +404,21 @@ def site_settings_secrets() -> list[str]:
     from service.sites import site_settings
 
     return site_settings(site_by_slug("demo").id).sso.valid()
+
+
+def test_a_report_flood_from_one_network_is_flagged_and_weighs_nothing(server, console):
+    others = [server.post(f"Comment number {n} on the restoration.", name=f"R{n}")["id"] for n in range(10)]
+    target = server.post(FRIENDLY, name="Ada")
+    client = server.app.test_client()
+    headers = {"Authorization": f"Bearer {server.keys['embed']}", "Origin": server.url}
+    for comment_id in [*others, target["id"]]:  # the network's hourly limit is 10
+        answer = client.post(f"/v1/comments/{comment_id}/reports", json={"reason": "spam"}, headers=headers)
+        assert answer.status_code == 201
+    page = console()
+    page.locator(".queue-btn[data-queue=reported]").click()
+    card = page.locator(".card", has_text=FRIENDLY)
+    expect(card.locator(".report .pill-flood")).to_have_text("flood")
+    expect(card.locator(".report")).to_contain_text("weight 0.00")
+    expect(card.locator(".report-total")).to_have_text(
+        "Open reports weigh 0.00, below the site's threshold: still published"
+    )
