@@ -101,6 +101,37 @@ def bench(backend: str, path: Path, texts: Sequence[str], n_latency: int) -> dic
     return row
 
 
+def bench_cascade(path: Path, texts: Sequence[str], batch: int = 64) -> dict:
+    """The cascade (SCORER=embedded+minilm, its shipped band) on one thread: comments/s at the
+    share of these comments it escalates; meant to run in its own process."""
+    import torch
+
+    torch.set_num_threads(1)
+    from service.config import load_settings
+    from service.scoring.loader import load_scorer
+
+    settings = load_settings({"SCORER": "embedded+minilm", "EMBEDDED_MODEL_PATH": str(path)})
+    scorer = load_scorer(settings)
+    scorer.score(["warm up"])  # loads the encoder: its load time is not a scoring rate
+    started, cpu = time.perf_counter(), time.process_time()
+    escalated = 0
+    for i in range(0, len(texts), batch):
+        escalated += sum(len(s.stages) > 1 for s in scorer.score(texts[i : i + batch]))
+    return {"band": scorer.band, "texts": len(texts), "escalated": escalated / len(texts),
+            "per_s": len(texts) / (time.perf_counter() - started),
+            "per_cpu_s": len(texts) / max(time.process_time() - cpu, 1e-9), "batch": batch,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def cascade_table(row: dict) -> str:
+    return "\n".join([
+        "", f"Cascade (SCORER=embedded+minilm, band {row['band']:g}) on the first {row['texts']:,} "
+        f"of these comments in batches of {row['batch']}, one core:", "",
+        "| escalated | comments/s | comments/CPU-s | peak RSS MB |", "| ---: | ---: | ---: | ---: |",
+        f"| {row['escalated']:.1%} | {row['per_s']:,.0f} | {row['per_cpu_s']:,.0f} | "
+        f"{row['peak_rss_mb']:.0f} |", ""])
+
+
 def table(rows: list[dict], n: int, mean_chars: float, source: str, load: tuple) -> str:
     head = ["backend", *(f"batch {b} (/s)" for b in BATCHES),
             *(f"batch {b} (/CPU-s)" for b in BATCHES), "p50 ms", "p99 ms", "load s",
@@ -132,6 +163,8 @@ def main() -> None:
                         help="also bench detoxify with this checkpoint")
     parser.add_argument("--embedding-stage", action="store_true",
                         help="also bench the embedded model with its embedding stage enabled")
+    parser.add_argument("--cascade", type=int, default=0, metavar="N",
+                        help="also bench the cascade on the first N comments")
     parser.add_argument("--update-card", action="store_true",
                         help="write the table into the model's MODEL_CARD.md")
     args = parser.parse_args()
@@ -149,6 +182,9 @@ def main() -> None:
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
             rows.append(pool.submit(bench, *run).result())
     out = table(rows, len(texts), float(np.mean([len(t) for t in texts])), args.source, load)
+    if args.cascade:
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            out += cascade_table(pool.submit(bench_cascade, args.model, texts[: args.cascade]).result())
     print(out)
     if args.update_card:
         from service.scoring.training.report import update_card
