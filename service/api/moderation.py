@@ -84,8 +84,9 @@ def _detail(comment, headers: dict[str, str] | None = None):
 @authorized(blp, "moderator")
 @blp.response(200, IdentitySchema)
 def whoami():
-    """The key's role and the sites it reaches, with each site's rejection reasons"""
+    """The key's role and the sites it reaches, with each site's rejection reasons and report threshold"""
     principal = current_principal()
+    policies = [(site, Policy.from_dict(site.policy)) for site in list_sites(principal)]
     return {
         "role": principal.role,
         "all_sites": principal.site_id is None,
@@ -94,9 +95,10 @@ def whoami():
                 "id": site.id,
                 "slug": site.slug,
                 "name": site.name,
-                "rejection_reasons": list(Policy.from_dict(site.policy).rejection_reasons),
+                "rejection_reasons": list(policy.rejection_reasons),
+                "report_threshold": policy.report_threshold,
             }
-            for site in list_sites(principal)
+            for site, policy in policies
         ],
     }
 

@@ -44,6 +44,9 @@ class ReachableSiteSchema(Schema):
     slug = fields.String(required=True)
     name = fields.String(required=True)
     rejection_reasons = fields.List(fields.String(), required=True)
+    report_threshold = fields.Float(
+        required=True, metadata={"description": "weight of open reports that holds a published comment"}
+    )
 
 
 class IdentitySchema(Schema):

@@ -265,14 +265,15 @@ _RECENT = {
 def hold_published_copies(reasons: list[dict[str, Any]], comment_id: int) -> None:
     """A wave found by its latest copy: the earlier copies still published go back to the queue too,
     each naming the others (in the caller's transaction)."""
-    copies = next((r.get("copies") for r in reasons if r.get("code") == "duplicate"), None)
-    if not copies:
+    found = next((r for r in reasons if r.get("code") == "duplicate"), None)
+    if not found or not found.get("copies"):
         return
+    copies, scope = found["copies"], found.get("scope")
     for copy in db.session.execute(
         sa.select(Comment).where(Comment.id.in_(copies), Comment.status == "approved")
     ).scalars():
         others = [c for c in copies if c != copy.id] + [comment_id]
-        reason = {"code": "duplicate", "copies": sorted(others), "count": len(others)}
+        reason = {"code": "duplicate", "copies": sorted(others), "count": len(others), "scope": scope}
         copy.spam = True
         record_transition(copy, copy.article, "held", reason="duplicate", reasons=[*copy.reasons, reason])
 
