@@ -114,6 +114,8 @@ class Comment(db.Model):
         sa.Index("ix_comments_network_recent", "site_id", "network_key", "created_at"),
         # Near duplicates: texts within 3 bits of SimHash share one of four 16-bit bands.
         *(sa.Index(f"ix_comments_text_band{i}", "site_id", f"text_band{i}") for i in range(4)),
+        # The queues' language filter ("held comments in German").
+        sa.Index("ix_comments_language", "site_id", "status", "language", "id"),
         # The queues' spam filter (a small share of comments).
         sa.Index(
             "ix_comments_spam",
@@ -183,6 +185,8 @@ class Comment(db.Model):
     # Whether a spam rule (spam label, links, duplicates, velocity, bots) raised a reason: the
     # queues' spam filter.
     spam: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # The detected language (ISO 639-1), NULL when too short or ambiguous to tell.
+    language: Mapped[str | None] = mapped_column(sa.String(8))
     scores: Mapped[dict[str, float] | None] = mapped_column(JSONType)
     model_name: Mapped[str | None] = mapped_column(sa.String(100))
     model_version: Mapped[str | None] = mapped_column(sa.String(100))

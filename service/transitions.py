@@ -182,6 +182,7 @@ _COMMENT_DEFAULTS = {
     "text_band2": None,
     "text_band3": None,
     "spam": False,
+    "language": None,
 }
 
 
@@ -367,14 +368,14 @@ _INSERT_COMMENT_PG = sa.text(
     WITH c AS (
         INSERT INTO comments (site_id, article_id, parent_id, root_id, depth, status, author_name,
             author_email, author_user_id, author_key, author_verified, network_key, text, text_hash,
-            text_band0, text_band1, text_band2, text_band3, spam, scores, model_name, model_version,
-            reasons, max_score, report_count, reports_open, report_weight, version, created_at,
-            updated_at)
+            text_band0, text_band1, text_band2, text_band3, spam, language, scores, model_name,
+            model_version, reasons, max_score, report_count, reports_open, report_weight, version,
+            created_at, updated_at)
         VALUES (:site_id, :article_id, :parent_id, :root_id, :depth, :status, :author_name,
             :author_email, :author_user_id, :author_key, :author_verified, :network_key, :text,
-            :text_hash, :text_band0, :text_band1, :text_band2, :text_band3, :spam, :scores, :model_name,
-            :model_version, :reasons, :max_score, :report_count, :reports_open, :report_weight,
-            :version, :created_at, :updated_at)
+            :text_hash, :text_band0, :text_band1, :text_band2, :text_band3, :spam, :language, :scores,
+            :model_name, :model_version, :reasons, :max_score, :report_count, :reports_open,
+            :report_weight, :version, :created_at, :updated_at)
         RETURNING id
     ), event AS (
         INSERT INTO moderation_events (comment_id, site_id, actor, from_status, to_status, reason,
