@@ -171,6 +171,23 @@ def test_the_real_minilm_stage_gives_a_second_opinion(real_cascade):
     assert alone[1]["insult"] > alone[0]["insult"]
 
 
+def test_detoxify_is_the_second_stage_when_configured(tmp_path):
+    pytest.importorskip("detoxify")
+    from tests.scoring.test_detoxify_backend import JIGSAW_CLASSES, _build
+
+    tiny = _build(tmp_path, "tiny", JIGSAW_CLASSES)
+    settings = {
+        "SCORER": "embedded+detoxify",
+        "EMBEDDED_MODEL_PATH": str(MODEL),
+        "DETOXIFY_CHECKPOINT": str(tiny["checkpoint"]),
+        "DETOXIFY_CONFIG_PATH": str(tiny["config_dir"]),
+        "SCORING_CASCADE_BAND": 1.0,
+    }
+    scorer = load_scorer(settings)
+    (result,) = scorer.score(["You are a stupid idiot."])
+    assert result.stages[0].startswith("embedded:") and result.stages[1].startswith("detoxify")
+
+
 # -- through the HTTP API
 
 
