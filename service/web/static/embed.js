@@ -71,7 +71,10 @@
   function askToken() {
     var fn = tokenCallback && window[tokenCallback];
     if (typeof fn !== "function") return Promise.resolve(readerToken);
-    return new Promise(function (resolve) { resolve(fn()); }).then(function (t) {
+    // A page that never answers must not leave the form disabled: after 10 s, post as anonymous.
+    var answer = new Promise(function (resolve) { resolve(fn()); });
+    var late = new Promise(function (resolve) { setTimeout(function () { resolve(null); }, 10000); });
+    return Promise.race([answer, late]).then(function (t) {
       return typeof t === "string" && t ? t : null;
     }, function () { return null; });
   }
