@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ from .errors import (
 )
 from .extensions import db
 from .identity.tokens import ArticleClaim, InvalidToken, Reader, verify_article, verify_reader
+from .languages import Route, detect_language, language_reasons, language_route
 from .moderation.policy import AuthorStanding, Policy, Reason, decide, match_words
 from .scoring.base import Scorer, Scores
 from .scoring.engine import ScoringEngine
@@ -35,6 +37,8 @@ from .sites import check_article_url, site_settings
 from .spam.checks import HOLD_CODES, REJECT_CODES, Poster, check_comment, hold_published_copies, is_spam
 from .spam.reasons import SpamReason
 from .transitions import insert_comment, posting_connection, record_transition
+
+log = logging.getLogger(__name__)
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
 MAX_DEPTH = 5
@@ -100,6 +104,44 @@ def score_columns(scores: Scores | None, scorer: Scorer) -> dict[str, Any]:
 def apply_scores(comment: Comment, scores: Scores, scorer: Scorer) -> None:
     for column, value in score_columns(scores, scorer).items():
         setattr(comment, column, value)
+
+
+_warned_no_multilingual = False
+
+
+def _language_route(language: str | None, policy: Policy, engine: ScoringEngine) -> Route:
+    """Where the site's policy sends a comment in `language` (service/languages/routing.py)."""
+    global _warned_no_multilingual
+    multilingual = engine.multilingual
+    route = language_route(
+        language,
+        engine.languages,
+        policy.unsupported_language,
+        None if multilingual is None else multilingual.languages,
+    )
+    if policy.unsupported_language == "score" and multilingual is None and not _warned_no_multilingual:
+        _warned_no_multilingual = True  # once per process, not once per comment
+        log.warning(
+            "a site's policy scores comments in other languages (unsupported_language=score) but "
+            "no MULTILINGUAL_SCORER is configured: they are held for review"
+        )
+    return route
+
+
+def _score_by_route(
+    engine: ScoringEngine, texts: list[str], routes: list[Route]
+) -> list[tuple[Scores, Scorer]]:
+    """Each text's scores and the scorer that gave them: the multilingual backend for the texts
+    routed to it, the site's model for the others (commands: no deadline, loads what it needs)."""
+    scored: list[tuple[Scores, Scorer] | None] = [None] * len(texts)
+    for scoring, multilingual in ((engine, False), (engine.multilingual, True)):
+        todo = [i for i, route in enumerate(routes) if (route == "multilingual") == multilingual]
+        if not todo or scoring is None:
+            continue
+        scorer = scoring.scorer
+        for i, scores in zip(todo, scorer.score([texts[i] for i in todo]), strict=True):
+            scored[i] = (scores, scorer)
+    return scored  # type: ignore[return-value] - every route is one of the two
 
 
 def _decide(
@@ -234,8 +276,13 @@ def post_comment(
             connection=connection,
         )
         banned, suspect = match_words(data["text"], site.lists)
+        language = detect_language(data["text"])
+        route = _language_route(language, site.policy, engine)
+        scoring = engine.multilingual if route == "multilingual" and engine.multilingual else engine
+        if scoring is not engine:
+            scoring.start_loading()  # loaded on first use; until then comments wait as pending
         # A banned word rejects whatever the model says, so the model is not asked.
-        scores: Scores | None = None if banned else engine.score(data["text"], timeout=deadline)
+        scores: Scores | None = None if banned else scoring.score(data["text"], timeout=deadline)
         decision = _decide(
             scores,
             site.policy,
@@ -243,7 +290,7 @@ def post_comment(
             article,
             standing_of(known, site.policy),
             reader is not None,
-            (spam.holds, spam.rejects),
+            ([*spam.holds, *language_reasons(route, language)], spam.rejects),
         )
         reasons = [r.to_dict() for r in decision.reasons]
         values = {
@@ -260,7 +307,8 @@ def post_comment(
             "status": decision.status,
             "reasons": reasons,
             "created_at": now,
-            **score_columns(scores, engine.scorer),
+            "language": language,
+            **score_columns(scores, (engine if scores is None else scoring).scorer),
         }
         body = {
             "id": None,  # known once stored
@@ -404,7 +452,6 @@ def score_pending(
     engine: ScoringEngine, *, batch_size: int = 256, limit: int | None = None, progress=None
 ) -> int:
     """Score comments stored as pending and decide them; returns how many were decided."""
-    scorer = engine.scorer
     done = 0
     last_id = 0
     while limit is None or done < limit:
@@ -419,10 +466,12 @@ def score_pending(
         )
         if not batch:
             break
-        all_scores = scorer.score([c.text for c in batch])
-        for comment, scores in zip(batch, all_scores, strict=True):
+        routes = [_language_route(c.language, site_settings(c.site_id).policy, engine) for c in batch]
+        all_scores = _score_by_route(engine, [c.text for c in batch], routes)
+        for comment, route, (scores, scorer) in zip(batch, routes, all_scores, strict=True):
             site = site_settings(comment.site_id)
             article = comment.article
+            holds, rejects = carried_reasons(comment.reasons)
             decision = _decide(
                 scores,
                 site.policy,
@@ -431,7 +480,7 @@ def score_pending(
                 author_standing(comment.site_id, comment.author_key, site.policy),
                 comment.author_verified,
                 # What the other rules found when it was posted still holds.
-                carried_reasons(comment.reasons),
+                ([*holds, *language_reasons(route, comment.language)], rejects),
             )
             apply_scores(comment, scores, scorer)
             reasons = [r.to_dict() for r in decision.reasons]
@@ -449,7 +498,6 @@ def rescore(engine: ScoringEngine, *, since: datetime, batch_size: int = 256, pr
     """Score again every comment since a date (after a model change), recording the new model
     version. Decisions stand: moderators and the policy decided on what they saw. Pending
     comments are left to score_pending, which also decides them."""
-    scorer = engine.scorer
     done = 0
     last_id = 0
     while True:
@@ -467,7 +515,10 @@ def rescore(engine: ScoringEngine, *, since: datetime, batch_size: int = 256, pr
         )
         if not batch:
             return done
-        for comment, scores in zip(batch, scorer.score([c.text for c in batch]), strict=True):
+        routes = [_language_route(c.language, site_settings(c.site_id).policy, engine) for c in batch]
+        for comment, (scores, scorer) in zip(
+            batch, _score_by_route(engine, [c.text for c in batch], routes), strict=True
+        ):
             apply_scores(comment, scores, scorer)
         db.session.commit()
         done += len(batch)

@@ -46,6 +46,15 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "DETOXIFY_MODEL": ("original", str, "detoxify model type (original, unbiased, multilingual, ...)"),
     "DETOXIFY_CHECKPOINT": ("", str, "local detoxify checkpoint file (offline); operator-provided only"),
     "DETOXIFY_CONFIG_PATH": ("", str, "local Hugging Face config/tokenizer folder for the checkpoint"),
+    "MULTILINGUAL_SCORER": (
+        "",
+        str,
+        "backend for comments in languages SCORER does not cover, where a site's policy says"
+        " unsupported_language=score: detoxify, or empty for none (such comments are then held)",
+    ),
+    "MULTILINGUAL_DETOXIFY_MODEL": ("multilingual", str, "the multilingual backend's detoxify model type"),
+    "MULTILINGUAL_DETOXIFY_CHECKPOINT": ("", str, "its local detoxify checkpoint file (offline)"),
+    "MULTILINGUAL_DETOXIFY_CONFIG_PATH": ("", str, "its local Hugging Face config/tokenizer folder"),
     "SCORING_DEADLINE_MS": (
         250,
         _int,

@@ -19,6 +19,8 @@ from .scoring.engine import ExplanationCache
 QUEUES = ("held", "pending", "reported", "rejected", "approved")
 SORTS = ("oldest", "newest", "toxic", "reported")
 COUNT_CAP = 10_000
+# The language filter's name for comments whose language could not be told (stored as NULL).
+UNKNOWN_LANGUAGE = "unknown"
 
 
 def queue_filter(queue: str) -> sa.ColumnElement[bool]:
@@ -85,6 +87,10 @@ def list_queue(
         query = query.where(label_score(params["label"]) >= params.get("min_score", 0.5))
     if "spam" in params:
         query = query.where(Comment.spam.is_(params["spam"]))
+    if params.get("language"):
+        language = params["language"]
+        unknown = language == UNKNOWN_LANGUAGE
+        query = query.where(Comment.language.is_(None) if unknown else Comment.language == language)
     if params.get("author"):
         value = params["author"]
         if "@" in value:  # claimed e-mails too: moderators look for a troll's comments by it
@@ -238,6 +244,7 @@ def comment_detail(
         "report_count": comment.report_count,
         "report_weight": comment.report_weight,
         "spam": comment.spam,
+        "language": comment.language,
         "created_at": comment.created_at,
         "updated_at": comment.updated_at,
     }

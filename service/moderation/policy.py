@@ -70,6 +70,11 @@ class Policy:
     # Bot checks (honeypot, render token): a failed one holds, never rejects.
     bot_checks: bool = True
     bot_min_seconds: float = 2.0
+    # --- languages (service/languages/) ---
+    # Comments in a language the site's model does not cover: hold them for review, publish them
+    # as the model scores them, or score them with the multilingual backend (MULTILINGUAL_SCORER;
+    # held when none is configured or it does not cover the language either).
+    unsupported_language: Literal["hold", "publish", "score"] = "hold"
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
@@ -105,6 +110,7 @@ class Reason:
     start: int | None = None
     end: int | None = None
     scope: str | None = None
+    language: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stored form. The matched text is left out: offsets into the comment recover it while

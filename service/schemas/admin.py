@@ -84,6 +84,13 @@ class PolicySchema(Schema):
         metadata={"description": "honeypot and render-token checks (they hold, never reject)"}
     )
     bot_min_seconds = fields.Float(validate=validate.Range(min=0, max=60))
+    unsupported_language = fields.String(
+        validate=validate.OneOf(["hold", "publish", "score"]),
+        metadata={
+            "description": "comments in a language the model does not cover: hold for review, publish"
+            " as scored, or score with the multilingual backend (held when none covers it)"
+        },
+    )
     trusted_skip_premoderation = fields.Boolean()
     banned_author_status = fields.String(validate=validate.OneOf(["rejected", "held"]))
     rejection_reasons = fields.List(

@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from ..decisions import DECISIONS, MAX_BULK
 from ..moderation.policy import POLICY_LABELS
-from ..queue import QUEUES, SORTS
+from ..queue import QUEUES, SORTS, UNKNOWN_LANGUAGE
 from ..reports import REPORT_REASONS
 from ..scoring.base import OPTIONAL_LABELS
 from .admin import PolicySchema
@@ -27,6 +27,13 @@ class QueueQuerySchema(CursorQuerySchema):
         metadata={
             "description": "only comments a spam rule flagged (spam label, links, duplicates, velocity, bots)"
         }
+    )
+    language = fields.String(
+        validate=validate.Regexp(rf"^([a-z]{{2}}|{UNKNOWN_LANGUAGE})$", error="an ISO 639-1 code: de"),
+        metadata={
+            "description": "only comments in this language (ISO 639-1, e.g. de), or `unknown`: too"
+            " short or too mixed to tell"
+        },
     )
     min_score = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=1))
     author = fields.String(
@@ -132,6 +139,10 @@ class QueueItemSchema(Schema):
         required=True, metadata={"description": "weight of the open reports, compared with the threshold"}
     )
     spam = fields.Boolean(required=True, metadata={"description": "a spam rule raised a reason"})
+    language = fields.String(
+        allow_none=True,
+        metadata={"description": "detected language (ISO 639-1); null: too short or too mixed to tell"},
+    )
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
 

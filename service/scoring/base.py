@@ -34,13 +34,22 @@ class Span:
 
 @runtime_checkable
 class Scorer(Protocol):
-    """Anything that turns texts into one {label: probability} per text."""
+    """Anything that turns texts into one {label: probability} per text.
+
+    A scorer also declares the languages it was trained for (ISO 639-1), as an attribute
+    `languages`; one that does not is taken to cover English only (`covered_languages`)."""
 
     name: str
     version: str
     labels: tuple[str, ...]
 
     def score(self, texts: Sequence[str]) -> list[Scores]: ...
+
+
+def covered_languages(scorer: object) -> tuple[str, ...]:
+    """The languages a scorer covers: its `languages`, else English (what every model here was
+    trained on)."""
+    return tuple(getattr(scorer, "languages", ("en",)))
 
 
 @runtime_checkable

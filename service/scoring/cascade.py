@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 
-from .base import Scorer, Scores
+from .base import Scorer, Scores, covered_languages
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,9 @@ class CascadeScorer:
         self.band = band
         self.weight = weight
         self.labels = first.labels
+        # Every comment gets the first stage: a language it does not read is not covered.
+        second_languages = covered_languages(second)
+        self.languages = tuple(lang for lang in covered_languages(first) if lang in second_languages)
         shared = set(first.labels) & set(second.labels)
         self.blended = tuple(label for label in first.labels if label in shared)
         self.hold_thresholds = {

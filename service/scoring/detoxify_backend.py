@@ -38,6 +38,18 @@ RELEASES: dict[str, tuple[str, str]] = {
     "unbiased-small": ("v0.1.2", "unbiased-albert-c8519128.ckpt"),
 }
 
+# The languages each model type was trained for (detoxify's README): the multilingual model
+# on Jigsaw's 2020 multilingual data; a checkpoint file covers what its DETOXIFY_MODEL says.
+DETOXIFY_LANGUAGES: dict[str, tuple[str, ...]] = {
+    "multilingual": ("en", "fr", "es", "it", "pt", "tr", "ru"),
+}
+
+
+def detoxify_languages(model_type: str) -> tuple[str, ...]:
+    """The languages a detoxify model type covers: English, apart from the multilingual one."""
+    return DETOXIFY_LANGUAGES.get(model_type, ("en",))
+
+
 # detoxify passes these (and nothing else) as keyword arguments to its model factory.
 _ARCH_ARGS = frozenset({"model_type", "model_name", "tokenizer_name", "num_classes"})
 # The renaming detoxify applies to class names (Jigsaw 2018 names -> detoxify names).
@@ -113,6 +125,7 @@ class DetoxifyScorer:
         path, name, release = self._checkpoint_path(model_type, checkpoint)
         self.name = name
         self.version = f"{release}-{_sha256(path)[:12]}" if release else _sha256(path)[:12]
+        self.languages = detoxify_languages(model_type)
 
         loaded = self._read_checkpoint(path)
         arch = self._validate(loaded, path, config_dir)

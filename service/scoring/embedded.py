@@ -157,6 +157,8 @@ class EmbeddedScorer:
 
     name = "embedded"
     labels = LABELS
+    # Trained on English comments only (models/embedded/MODEL_CARD.md, Languages).
+    languages: tuple[str, ...] = ("en",)
 
     def __init__(self, weights: np.ndarray, bias: np.ndarray, version: str,
                  meta: dict | None = None) -> None:

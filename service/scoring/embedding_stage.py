@@ -107,6 +107,8 @@ class MiniLMScorer:
 
     name = "minilm"
     labels = LABELS
+    # all-MiniLM-L6-v2 is an English model, and the head was trained on English comments.
+    languages: tuple[str, ...] = ("en",)
 
     def __init__(self, coef: np.ndarray, intercept: np.ndarray, meta: Mapping, encoder=None) -> None:  # noqa: ANN001 (a SentenceTransformer)
         self.coef = np.asarray(coef, dtype=np.float64)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..observability import SCORER_TIMEOUTS, observe_batch
-from .base import Explainer, Scorer, ScorerError, Scores
-from .loader import load_scorer
+from .base import Explainer, Scorer, ScorerError, Scores, covered_languages
+from .loader import declared_languages, load_scorer, multilingual_settings
 
 if TYPE_CHECKING:
     from .batcher import MicroBatcher
@@ -59,8 +59,14 @@ class ScoringEngine:
         self._lock = threading.Lock()
         self.load_error: Exception | None = None
         self._explanations: ExplanationCache | None = None
+        self._loading = False
         if scorer is not None:
             self._start(scorer)
+        # The backend for comments in languages the scorer does not cover, where a site's policy
+        # asks for it (Policy.unsupported_language = "score"); loaded with the scorer or on first use.
+        inner = multilingual_settings(settings)
+        instance = settings.get("MULTILINGUAL_SCORER_INSTANCE")
+        self.multilingual = None if inner is None else ScoringEngine(inner, scorer=instance)
 
     def _start(self, scorer: Scorer) -> None:
         from .batcher import MicroBatcher
@@ -87,15 +93,37 @@ class ScoringEngine:
                 raise
 
     def load_in_background(self, then: Callable[[], None] | None = None) -> None:
-        """Load in a thread; `then` runs after a successful load."""
+        """Load in a thread (with the multilingual backend and the language detector); `then` runs
+        after a successful load."""
+        self._loading = True
         threading.Thread(target=self._load_quietly, args=(then,), name="scorer-loader", daemon=True).start()
+
+    def start_loading(self) -> None:
+        """Start loading in the background unless loaded or loading (a backend loaded on first use)."""
+        with self._lock:
+            if self._ready.is_set() or self._loading:
+                return
+            self._loading = True
+        self.load_in_background()
 
     def _load_quietly(self, then: Callable[[], None] | None) -> None:
         # A failure is already logged and kept in load_error (reported by /readyz).
         with contextlib.suppress(Exception):
+            from ..languages import detector
+
+            if self.multilingual is not None:
+                self.multilingual.start_loading()
             self.load()
+            detector()
             if then is not None:
                 then()
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """The languages the scorer covers; while it loads, those its settings name."""
+        if self._ready.is_set():
+            return covered_languages(self._scorer)
+        return declared_languages(self._settings)
 
     @property
     def explainer(self) -> ExplanationCache | None:
@@ -140,3 +168,5 @@ class ScoringEngine:
     def close(self) -> None:
         if self._batcher is not None:
             self._batcher.close()
+        if self.multilingual is not None:
+            self.multilingual.close()

@@ -65,6 +65,39 @@ def load_scorer(settings: Mapping[str, Any]) -> Scorer:
     )
 
 
+def declared_languages(settings: Mapping[str, Any]) -> tuple[str, ...]:
+    """The languages the configured scorer covers, known before it loads (a cascade: those both
+    stages cover)."""
+    from .detoxify_backend import detoxify_languages
+
+    covered: tuple[str, ...] | None = None
+    for stage in str(settings.get("SCORER", "embedded")).replace(" ", "").split("+"):
+        stage_languages = (
+            detoxify_languages(settings.get("DETOXIFY_MODEL", "original")) if stage == "detoxify" else ("en",)
+        )
+        covered = stage_languages if covered is None else tuple(x for x in covered if x in stage_languages)
+    return covered or ()
+
+
+def multilingual_settings(settings: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The settings of the multilingual backend (MULTILINGUAL_SCORER, with its own DETOXIFY_*
+    settings), or None when none is configured."""
+    backend = str(settings.get("MULTILINGUAL_SCORER") or "").strip()
+    if not backend and settings.get("MULTILINGUAL_SCORER_INSTANCE") is None:
+        return None
+    if backend not in ("", "detoxify"):
+        raise ScorerError(f"MULTILINGUAL_SCORER={backend!r}: the multilingual backend is detoxify")
+    return {
+        **settings,
+        "SCORER": "detoxify",
+        "DETOXIFY_MODEL": settings.get("MULTILINGUAL_DETOXIFY_MODEL") or "multilingual",
+        "DETOXIFY_CHECKPOINT": settings.get("MULTILINGUAL_DETOXIFY_CHECKPOINT") or "",
+        "DETOXIFY_CONFIG_PATH": settings.get("MULTILINGUAL_DETOXIFY_CONFIG_PATH") or "",
+        "MULTILINGUAL_SCORER": "",
+        "MULTILINGUAL_SCORER_INSTANCE": None,
+    }
+
+
 def default_hold_thresholds() -> dict[str, float]:
     """The default policy's hold threshold per label: where the cascade is most careful."""
     from ..moderation.policy import Policy
