@@ -42,6 +42,10 @@ class ProblemSchema(Schema):
     code = fields.String(metadata={"description": "machine-readable error code"})
     detail = fields.String()
     errors = fields.List(fields.Nested(ProblemFieldSchema), metadata={"description": "one per invalid field"})
+    field = fields.String(metadata={"description": "the request field at fault (e.g. reader_token on a 401)"})
+    reasons = fields.List(
+        fields.Dict(), metadata={"description": "on a 429 from the spam rules: which limit, its window and count"}
+    )
 
 
 class CursorQuerySchema(Schema):
