@@ -2,10 +2,11 @@
 inside its wheel, so nothing is downloaded), restricted to the languages below, with an answer
 only when it is clear.
 
-Chosen over lingua-language-detector after measuring both on short comments (bench/language.py):
-lingua's low-accuracy mode took English insults for other languages (4.5% of real English
-comments) at about 0.7 ms each, and its high-accuracy mode, though as accurate as py3langid, took
-about 1.2 ms a comment and 300 MB a process; py3langid takes about 0.1 ms and some 20 MB.
+Chosen over lingua-language-detector after measuring both on short comments (bench/language.py,
+3,000 real English news comments): lingua's low-accuracy mode took 4.4% of them for another
+language (short insults: "Classic sociopath.") at a p50 of 0.25 ms; its high-accuracy mode 1.4%,
+at 0.56 ms and 285 MB a process. py3langid with the threshold below: 0.03%, at 0.12 ms and about
+70 MB (mostly its byte-n-gram automaton).
 
 The costly mistake is calling an English comment foreign: under the default policy it is held for
 a moderator. So a comment gets a language only when the detector is confident (MIN_CONFIDENCE),
@@ -30,8 +31,9 @@ LANGUAGES: tuple[str, ...] = (
     *("uk", "el", "ar", "he", "fa", "hi", "ja", "zh", "ko", "th"),
 )
 # The least probability (among LANGUAGES) the detector must give a language to name it. Chosen
-# on the benchmark: at 0.7, 1 in 3,000 real English news comments is called foreign (at 0.5, 4;
-# with no threshold, 38) while 93% of the short foreign comments are still recognised.
+# on the benchmark: at 0.7, 1 of 3,000 real English news comments is called foreign (at 0.5, 4;
+# with none, 21) while 93% of the written foreign comments are still recognised (73% of those of
+# 20 characters or fewer; the others get None) and none is given a wrong language.
 MIN_CONFIDENCE = 0.7
 # The first characters say the language as well as the whole text, at a bounded cost.
 MAX_CHARS = 200
@@ -52,15 +54,26 @@ def _too_short(text: str) -> bool:
 class LanguageDetector:
     """Detects the language of a text, or says None when it cannot tell.
 
-    Building one loads the model (about 1.5 s): build it once per process (`detector()`).
+    Building one loads the model (about 2 s): build it once per process (`detector()`).
     """
 
     def __init__(self, languages: tuple[str, ...] = LANGUAGES, min_confidence: float = MIN_CONFIDENCE):
-        from py3langid.langid import MODEL_FILE, LanguageIdentifier
+        import numpy as np
+        from py3langid.langid import MODEL_DIR, MODEL_FILE, LanguageIdentifier
+        from py3langid.modelio import load_model
 
-        identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-        identifier.set_languages(list(languages))
-        self._identifier: Any = identifier
+        ptc, pc, classes, nextmove, row, output = load_model(MODEL_DIR / MODEL_FILE)
+        # Only the columns of our languages are kept (the whole table of 142 is 28 MB more).
+        keep = [i for i, code in enumerate(classes) if code in languages]
+        self._identifier: Any = LanguageIdentifier(
+            np.ascontiguousarray(np.asarray(ptc)[:, keep]),
+            np.asarray(pc)[keep],
+            [classes[i] for i in keep],
+            nextmove,
+            output,
+            norm_probs=True,
+            tk_row=row,
+        )
         self.languages = languages
         self.min_confidence = min_confidence
 
@@ -79,7 +92,8 @@ _lock = threading.Lock()
 
 
 def detector() -> LanguageDetector:
-    """This process's detector, built on first use (not at import: it costs 1.5 s and 20 MB)."""
+    """This process's detector, built on first use (not at import: it costs 2 s and 70 MB); the
+    web workers build it in the background with the scorer (ScoringEngine.load_in_background)."""
     global _detector
     if _detector is None:
         with _lock:

@@ -199,3 +199,51 @@ def test_moderators_see_the_language_and_filter_queues_by_it(factory, client, si
 
     wrong = client.get("/v1/moderation/comments", query_string={"language": "german"}, headers=mod)
     assert wrong.status_code == 422
+
+
+# --- late scoring -------------------------------------------------------------------------------
+
+
+class TestLateScoring:
+    """A comment stored as pending (the scorer missed the deadline) is routed by its stored
+    language when the command scores it."""
+
+    @pytest.fixture
+    def app_config(self):
+        from tests.fakes import SlowScorer
+
+        slow = MultilingualFake()
+        slow.score = SlowScorer(delay=0.5).score
+        return {
+            "SCORER_INSTANCE": SlowScorer(delay=0.5),
+            "MULTILINGUAL_SCORER_INSTANCE": slow,
+            "SCORING_DEADLINE_MS": 50,
+        }
+
+    def test_pending_comments_follow_the_language_policy_when_scored(self, factory, app, embedded_scorer):
+        from service.scoring.engine import ScoringEngine
+
+        factory.site("daily")
+        factory.site("multi", policy={"unsupported_language": "score"})
+        daily, multi = factory.key("embed", "daily"), factory.key("embed", "multi")
+        held_for_language = posted(factory, daily, GERMAN_INSULT)
+        english = posted(factory, daily, ENGLISH_CIVIL)
+        multilingual_insult = posted(factory, multi, GERMAN_INSULT)
+        assert {held_for_language["status"], english["status"], multilingual_insult["status"]} == {"pending"}
+
+        # The models are back: the command scores and decides the pending comments.
+        multilingual = MultilingualFake()
+        config = {**app.config, "MULTILINGUAL_SCORER_INSTANCE": multilingual}
+        app.extensions["scoring"].close()
+        app.extensions["scoring"] = ScoringEngine(config, scorer=embedded_scorer)
+        result = app.test_cli_runner().invoke(args=["comments", "score-pending"])
+        assert result.exit_code == 0, result.output
+
+        row = stored(app, held_for_language["id"])
+        assert row["status"] == "held" and row["model_name"] == "embedded"
+        assert {"code": "language_unsupported", "language": "de"} in row["reasons"]
+        assert stored(app, english["id"])["status"] == "approved"
+        row = stored(app, multilingual_insult["id"])
+        assert row["status"] == "held" and row["model_name"] == "fake-multilingual"
+        assert "label_above_hold" in codes(row) and "language_unsupported" not in codes(row)
+        assert multilingual.texts == [GERMAN_INSULT]
