@@ -107,14 +107,17 @@ class ScoringEngine:
         self.load_in_background()
 
     def _load_quietly(self, then: Callable[[], None] | None) -> None:
+        from ..languages import detector
+
+        if self.multilingual is not None:
+            self.multilingual.start_loading()
+        try:  # the detector first (2 s): once /readyz says ready, no comment waits for it
+            detector()
+        except Exception:
+            log.exception("the language detector failed to load")
         # A failure is already logged and kept in load_error (reported by /readyz).
         with contextlib.suppress(Exception):
-            from ..languages import detector
-
-            if self.multilingual is not None:
-                self.multilingual.start_loading()
             self.load()
-            detector()
             if then is not None:
                 then()
 
