@@ -18,6 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from sqlalchemy import exc as sa_exc
 
     from . import observability
+    from .adaptation.store import adapter_cache
     from .api import register_blueprints
     from .articles import article_cache, thread_state_cache
     from .auth import key_cache
@@ -88,6 +89,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # Per-process caches of what every public request reads (see service/caches.py).
     app.extensions["key_cache"] = key_cache()
     app.extensions["sites"] = site_cache()
+    app.extensions["adapted_models"] = adapter_cache()
     app.extensions["articles"] = article_cache(settings["THREAD_CACHE_SECONDS"])
     app.extensions["thread_states"] = thread_state_cache(settings["THREAD_CACHE_SECONDS"])
     app.extensions["thread_pages"] = PageCache()

@@ -127,6 +127,10 @@ def register_commands(app: Flask) -> None:
         from .scoring.commands import scoring_cli
     except ImportError:  # the scoring commands need the training extra
         return
+    from .adaptation.commands import adapt_command, adaptation_curve_command
+
+    for command in (adapt_command, adaptation_curve_command):
+        scoring_cli.add_command(command)
     app.cli.add_command(scoring_cli)
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from .adaptation.store import adapt_scores
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
 from .authors import author_row, author_standing, standing_of
 from .cursors import decode_id_cursor, encode_cursor
@@ -283,6 +284,8 @@ def post_comment(
             scoring.start_loading()  # loaded on first use; until then comments wait as pending
         # A banned word rejects whatever the model says, so the model is not asked.
         scores: Scores | None = None if banned else scoring.score(data["text"], timeout=deadline)
+        if scores is not None:  # the site's own model, if its moderators taught it (service/adaptation/)
+            scores = adapt_scores(site_id, data["text"], scores, scoring.scorer)
         decision = _decide(
             scores,
             site.policy,
@@ -469,6 +472,7 @@ def score_pending(
         routes = [_language_route(c.language, site_settings(c.site_id).policy, engine) for c in batch]
         all_scores = _score_by_route(engine, [c.text for c in batch], routes)
         for comment, route, (scores, scorer) in zip(batch, routes, all_scores, strict=True):
+            scores = adapt_scores(comment.site_id, comment.text, scores, scorer)
             site = site_settings(comment.site_id)
             article = comment.article
             holds, rejects = carried_reasons(comment.reasons)

@@ -396,3 +396,37 @@ class WebhookAttempt(db.Model):
     duration_ms: Mapped[int] = mapped_column(default=0)
     response_excerpt: Mapped[str] = mapped_column(sa.String(1024), default="")
     error: Mapped[str | None] = mapped_column(sa.String(500))
+
+
+# --- site-adapted models (service/adaptation/) -------------------------------------------------
+
+
+class AdaptedModel(db.Model):
+    """A head trained on one site's moderator decisions, with the gate's figures. At most one per
+    site is active: new comments of the site are scored with it on top of `base_version`."""
+
+    __tablename__ = "adapted_models"
+    __table_args__ = (
+        sa.UniqueConstraint("site_id", "number"),
+        # The comment path's one read: the site's active head.
+        sa.Index("ix_adapted_models_active", "site_id", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    # 1, 2, ... per site: the "site-<slug>-<n>" of the model version.
+    number: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(100))
+    # The version comments scored by it record, and the scorer's version it was trained on.
+    version: Mapped[str] = mapped_column(sa.String(100))
+    base_version: Mapped[str] = mapped_column(sa.String(100))
+    # Whether it passed the gate; whether new comments get it now; when it was rolled back.
+    deployed: Mapped[bool] = mapped_column(default=False)
+    active: Mapped[bool] = mapped_column(default=False)
+    rolled_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The gate's figures, rules and verdict (service/adaptation/gate.py).
+    evaluation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    # The head's arrays as an .npz (numpy, never pickle): service/adaptation/model.py.
+    weights: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_by: Mapped[str] = mapped_column(sa.String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -162,7 +162,7 @@ def shared_apps(databases):
 
 def reset_caches(app) -> None:
     """A shared app outlives each test's rows: its per-process caches must not."""
-    for cache in ("key_cache", "sites", "articles", "thread_states"):
+    for cache in ("key_cache", "sites", "adapted_models", "articles", "thread_states"):
         app.extensions[cache].clear()
     app.extensions["thread_pages"] = type(app.extensions["thread_pages"])()
 

@@ -44,7 +44,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def register_blueprints(api) -> None:
-    from . import admin, comments, moderation, ops
+    from . import adaptation, admin, comments, moderation, ops
 
-    for module in (comments, moderation, admin, ops):
+    for module in (comments, moderation, admin, adaptation, ops):
         api.register_blueprint(module.blp)
