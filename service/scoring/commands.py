@@ -18,7 +18,7 @@ import pandas as pd
 from flask import current_app
 from flask.cli import AppGroup
 
-from .base import LABELS, Scorer
+from .base import LABELS, SPAM_LABEL, Scorer
 from .fetch import DEFAULT_RETRIES, FetchError, fetch_release, hub_checkpoint_dir
 from .fetch import RELEASES as DETOXIFY_RELEASES
 from .loader import load_scorer
@@ -37,27 +37,37 @@ def _model_dir(option: str | None) -> Path:
     return Path(option or current_app.config["EMBEDDED_MODEL_PATH"])
 
 
-def score_all(scorer: Scorer, texts: Sequence[str]) -> np.ndarray:
-    """Scores of many texts in batches, shape (len(texts), len(LABELS))."""
+def score_all(scorer: Scorer, texts: Sequence[str],
+              labels: Sequence[str] = LABELS) -> np.ndarray:
+    """Scores of many texts in batches, shape (len(texts), len(labels))."""
     rows = []
     for i in range(0, len(texts), BATCH):
-        rows += [[s[lab] for lab in LABELS] for s in scorer.score(texts[i : i + BATCH])]
-    return np.asarray(rows, dtype=float).reshape(len(texts), len(LABELS))
+        rows += [[s[lab] for lab in labels] for s in scorer.score(texts[i : i + BATCH])]
+    return np.asarray(rows, dtype=float).reshape(len(texts), len(labels))
 
 
 def evaluate_csv(scorer: Scorer, path: Path) -> dict:
     """ROC-AUC and PR-AUC per label of `scorer` on a CSV (optionally gzip) with a `text`
-    column and any of the label columns (0/1 or fractions; >= 0.5 counts as toxic)."""
+    column and any of the label columns (0/1 or fractions; >= 0.5 counts as toxic), `spam`
+    among them if the scorer answers it."""
     from .training import metrics
 
     df = pd.read_csv(path)
     if "text" not in df:
         raise click.UsageError(f"{path} has no 'text' column")
     present = [lab for lab in LABELS if lab in df]
-    if not present:
-        raise click.UsageError(f"{path} has none of the label columns {', '.join(LABELS)}")
-    scores = score_all(scorer, df["text"].fillna("").astype(str).tolist())
-    per_label = metrics.label_metrics(df, scores, present)
+    spam = SPAM_LABEL in df and SPAM_LABEL in scorer.labels
+    if not present and not spam:
+        known = ", ".join((*LABELS, *([SPAM_LABEL] if SPAM_LABEL in scorer.labels else [])))
+        raise click.UsageError(f"{path} has none of the label columns {known}")
+    labels = (*LABELS, SPAM_LABEL) if spam else LABELS
+    scores = score_all(scorer, df["text"].fillna("").astype(str).tolist(), labels)
+    per_label = metrics.label_metrics(df, scores[:, : len(LABELS)], present)
+    if spam:  # not a detoxify label: label_metrics computes it under the first label's name
+        same = metrics.label_metrics(pd.DataFrame({LABELS[0]: df[SPAM_LABEL]}),
+                                     scores[:, len(LABELS) :], [LABELS[0]])
+        if same:
+            per_label[SPAM_LABEL] = same[LABELS[0]]
     return {"scorer": scorer.name, "version": scorer.version, "rows": len(df),
             "labels": per_label,
             "mean_roc_auc": metrics.mean_of(per_label, "roc_auc"),
@@ -88,6 +98,34 @@ def train_command(data_dir: str | None, out: str | None, seed: int, holdout: str
     meta = train_model(_data_dir(data_dir), _model_dir(out), TrainConfig(seed=seed), holdout)
     click.echo(json.dumps({"out": str(_model_dir(out)), "rows": meta["rows"],
                            "train_seconds": meta["train_seconds"]}))
+
+
+@scoring_cli.command("train-spam")
+@click.option("--spam-dir", type=click.Path(file_okay=False),
+              help="Labelled comment spam (default: spam/ beside TOXICITY_DATA_DIR).")
+@click.option("--data-dir", type=click.Path(file_okay=False),
+              help="Toxicity sources, for the news comments (default: TOXICITY_DATA_DIR).")
+@click.option("--out", type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--seed", type=int, default=0, show_default=True)
+def train_spam_command(spam_dir: str | None, data_dir: str | None, out: str | None,
+                       seed: int) -> None:
+    """Train the spam label leaving one video out, then on all: spam.npz + spam.json, and
+    the spam section of MODEL_CARD.md."""
+    from .training import spam
+    from .training.report import update_card
+
+    toxicity = _data_dir(data_dir)
+    model_dir = _model_dir(out)
+    model, report, vocab = spam.run(Path(spam_dir or toxicity.parent / "spam"), toxicity,
+                             spam.SpamConfig(seed=seed),
+                             progress=lambda msg: click.echo(msg, err=True))
+    spam.write(model, report, model_dir, vocab)
+    card = model_dir / "MODEL_CARD.md"
+    if card.is_file():
+        update_card(card, "spam", spam.render(report))
+    click.echo(json.dumps({"out": str(model_dir), "mean_roc_auc": report["mean_roc_auc"],
+                           "default_hold": report["default_hold"],
+                           "train_seconds": report["train_seconds"]}))
 
 
 @scoring_cli.command("evaluate")

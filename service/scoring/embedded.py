@@ -27,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .base import LABELS, ScorerError, Scores, Span
+from .base import LABELS, SPAM_LABEL, ScorerError, Scores, Span
+from .spam_model import SpamModel
 
 # ---------------------------------------------------------------- featuriser (shared)
 
@@ -174,6 +175,8 @@ class EmbeddedScorer:
         self._table = np.zeros((1024, len(LABELS)), dtype=np.float64)
         self._shipped = 0  # rows [0, _shipped) come from vocab.npz and are never dropped
         self.stage = None  # optional second stage (embedding_stage.EmbeddingStage)
+        self.spam: SpamModel | None = None  # the spam label, when spam.npz/spam.json ship
+        self.default_thresholds: dict[str, float] = {}  # label -> hold threshold the model suggests
         # The word cache grows and is trimmed during calls: one call at a time uses it.
         self._lock = threading.RLock()
 
@@ -204,6 +207,8 @@ class EmbeddedScorer:
         digest = hashlib.sha256(weights.tobytes() + bias.tobytes() + cfg).hexdigest()[:12]
         scorer = cls(weights, bias, f"{meta.get('version', '0')}+{digest}", meta)
         scorer._load_vocab(path / VOCAB_FILE)
+        if SpamModel.files_exist(path):
+            scorer.add_spam(SpamModel.load(path))
         from . import embedding_stage as stage  # numpy only; torch waits until first use
 
         if embedding_stage is None:
@@ -212,6 +217,14 @@ class EmbeddedScorer:
             scorer.stage = stage.EmbeddingStage.load(path)
             scorer.version += "+emb"
         return scorer
+
+    def add_spam(self, model: SpamModel) -> None:
+        """Answer the spam label too (service/scoring/spam_model.py), with its default hold."""
+        self.spam = model
+        self.labels = (*LABELS, SPAM_LABEL)
+        if model.default_hold is not None:
+            self.default_thresholds = {SPAM_LABEL: model.default_hold}
+        self.version += f"+spam.{model.fingerprint()}"
 
     def _load_vocab(self, file: Path) -> None:
         """Preload the word cache; a vocabulary computed for other weights is ignored."""
@@ -350,7 +363,11 @@ class EmbeddedScorer:
         probs = _sigmoid(self.logits(texts))
         if self.stage is not None:
             probs = self.stage.refine(texts, probs)
-        return [dict(zip(LABELS, p)) for p in probs.tolist()]  # noqa: B905
+        if self.spam is None:
+            return [dict(zip(LABELS, p)) for p in probs.tolist()]  # noqa: B905
+        spam = self.spam.score(texts).tolist()
+        return [dict(zip(LABELS, p)) | {SPAM_LABEL: s}  # noqa: B905
+                for p, s in zip(probs.tolist(), spam)]  # noqa: B905
 
     # -- Explainer
 

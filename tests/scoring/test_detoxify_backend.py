@@ -252,5 +252,7 @@ def test_every_backend_answers_with_the_same_labels(tiny_scorer, embedded_scorer
     texts = ["You are an idiot.", "Lovely weather for the regatta."]
     embedded = embedded_scorer.score(texts)
     detoxify_scores = tiny_scorer.score(texts)
-    assert embedded_scorer.labels == tiny_scorer.labels == LABELS
-    assert [set(s) for s in embedded] == [set(s) for s in detoxify_scores] == [set(LABELS)] * 2
+    assert embedded_scorer.labels[: len(LABELS)] == tiny_scorer.labels == LABELS
+    assert [set(s) for s in detoxify_scores] == [set(LABELS)] * 2
+    # the embedded model answers spam on top (models/embedded/spam.*), never fewer labels
+    assert [set(s) for s in embedded] == [set(embedded_scorer.labels)] * 2

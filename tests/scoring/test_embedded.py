@@ -28,7 +28,8 @@ def one(scorer: EmbeddedScorer, text: str) -> dict[str, float]:
 
 def test_implements_the_protocols(scorer: EmbeddedScorer) -> None:
     assert isinstance(scorer, Scorer) and isinstance(scorer, Explainer)
-    assert scorer.name == "embedded" and scorer.labels == LABELS and scorer.version
+    assert scorer.name == "embedded" and scorer.labels[: len(LABELS)] == LABELS
+    assert scorer.version
 
 
 def test_loader_builds_it() -> None:
@@ -86,7 +87,7 @@ def test_insult_outranks_ordinary_on_every_label_that_matters(scorer: EmbeddedSc
 )
 def test_any_text_gets_every_label_as_a_probability(scorer: EmbeddedScorer, text: str) -> None:
     scores = one(scorer, text)
-    assert set(scores) == set(LABELS)
+    assert set(scores) == set(scorer.labels)
     assert all(0.0 <= p <= 1.0 for p in scores.values())
     assert set(scorer.explain(text)) == set(LABELS)
 
