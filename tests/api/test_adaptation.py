@@ -151,7 +151,9 @@ def test_too_few_decisions_of_one_kind_are_refused(client, factory, keys):
     assert answer.get_json()["rejected"] == 0 and answer.get_json()["approved"] == 210
 
 
-def test_decisions_teach_a_model_deployed_when_better_and_rolled_back(client, factory, keys, embedded_scorer):
+def test_decisions_teach_a_model_deployed_when_better_and_rolled_back(
+    client, runner, factory, keys, embedded_scorer
+):
     shipped = embedded_scorer.version
     before, before_toxicity = new_comment_model(client, factory, keys)
     assert before == {"name": "embedded", "version": shipped}
@@ -197,7 +199,9 @@ def test_decisions_teach_a_model_deployed_when_better_and_rolled_back(client, fa
     assert answer.status_code == 200
     assert answer.get_json()["active"]["version"] == version_1
     assert new_comment_model(client, factory, keys)[0]["version"] == version_1
-    assert rollback(client, factory, keys).get_json()["active"] is None
+    # The command rolls back too.
+    result = runner.invoke(args=["scoring", "adapt", "--site", "daily", "--rollback"])
+    assert result.exit_code == 0 and f"new comments now get embedded {shipped}" in result.output
     assert new_comment_model(client, factory, keys)[0]["version"] == shipped
     state = models(client, factory, keys)
     assert state["scoring"]["version"] == shipped
@@ -242,3 +246,13 @@ def test_another_sites_admin_cannot_adapt_this_site(client, factory, keys):
         "/v1/admin/sites/daily/adapted-model", headers=factory.headers(keys["moderator"], origin=None)
     )
     assert moderator.status_code == 403
+
+
+def test_the_command_explains_why_it_cannot_adapt_or_roll_back(runner, factory, keys):
+    result = runner.invoke(args=["scoring", "adapt", "--site", "daily"])
+    assert result.exit_code == 1
+    assert "a site-adapted model needs at least 200" in result.output
+    result = runner.invoke(args=["scoring", "adapt", "--site", "daily", "--rollback"])
+    assert result.exit_code == 1
+    assert "new comments get the shipped model" in result.output
+    assert runner.invoke(args=["scoring", "adapt", "--site", "nowhere"]).exit_code == 1
