@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import io
 import json
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..scoring.base import LABELS
-from ..scoring.embedded import doc_units, doc_words, unit_features, unit_weights
+from ..scoring.embedded import doc_units, doc_words, pair_index, unit_features, unit_weights
 
 # The label whose score the head replaces: a moderator's reject is a judgement of the whole
 # comment, which is what `toxicity` stands for.
@@ -80,21 +81,26 @@ class Adapter:
     keys: np.ndarray  # int64, sorted hashed feature indices
     values: np.ndarray  # float32, their weights
     _unit_cache: dict[str, float] = field(default_factory=dict, repr=False, compare=False)
+    # The residual's weights by hashed feature: a comment reads a few dozen of them, so plain dict
+    # lookups beat numpy calls on the comment path.
+    _weights: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._weights = dict(zip(self.keys.tolist(), self.values.tolist(), strict=True))
 
     # -- scoring
 
     def unit_residual(self, unit: str) -> float:
-        """A unit's contribution to the residual at unit weight 1 (remembered)."""
+        """A unit's contribution to the residual at unit weight 1 (a word's is remembered; a
+        word pair is one hashed feature of weight 1)."""
+        if " " in unit:
+            return self._weights.get(pair_index(unit), 0.0)
         found = self._unit_cache.get(unit)
         if found is not None:
             return found
         idx, val = unit_features(unit)
-        if len(self.keys):
-            at = np.minimum(np.searchsorted(self.keys, idx), len(self.keys) - 1)
-            hit = self.keys[at] == idx
-            found = float((val[hit] * self.values[at[hit]]).sum())
-        else:
-            found = 0.0
+        weights = self._weights
+        found = sum(weights.get(i, 0.0) * v for i, v in zip(idx.tolist(), val.tolist(), strict=True))
         if len(self._unit_cache) >= _UNIT_CACHE_LIMIT:
             self._unit_cache.clear()
         self._unit_cache[unit] = found
@@ -102,6 +108,14 @@ class Adapter:
 
     def residual(self, text: str) -> float:
         return sum(weight * self.unit_residual(unit) for unit, weight in document_units(text).items())
+
+    def logit(self, text: str, scores: Mapping[str, float]) -> float:
+        """One comment's logit, in plain Python (numpy's per-call cost dominates one comment)."""
+        z = self.intercept + self.residual(text)
+        for label, weight in zip(LABELS, self.coef.tolist(), strict=True):
+            p = min(max(scores.get(label, 0.5), _EPS), 1.0 - _EPS)
+            z += weight * math.log(p / (1.0 - p))
+        return z
 
     def toxicity(self, texts: Sequence[str], scores: Sequence[Mapping[str, float]]) -> np.ndarray:
         """Each text's adapted toxicity: the probability that the site's moderators reject it."""
@@ -113,7 +127,8 @@ class Adapter:
         """The comment's scores with the head's toxicity, recording the head's version on top of
         the version that scored it (a cascade's scores name the stages that ran)."""
         adapted = dict(scores)
-        adapted[TARGET_LABEL] = float(self.toxicity([text], [scores])[0])
+        z = min(max(self.logit(text, scores), -50.0), 50.0)
+        adapted[TARGET_LABEL] = 1.0 / (1.0 + math.exp(-z))
         return AdaptedScores(adapted, adapted_version(base_version, self.tag))
 
     @property
