@@ -256,3 +256,25 @@ def test_the_command_explains_why_it_cannot_adapt_or_roll_back(runner, factory, 
     assert result.exit_code == 1
     assert "new comments get the shipped model" in result.output
     assert runner.invoke(args=["scoring", "adapt", "--site", "nowhere"]).exit_code == 1
+
+
+def test_posting_to_a_site_without_adapted_model_reads_no_adapted_models(app, factory, keys):
+    import sqlalchemy as sa
+
+    from service.extensions import db
+
+    statements = []
+
+    def remember(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", remember)
+    try:
+        for _ in range(3):
+            post(factory, keys["embed"], "Thanks for the report on the bridge repairs.")
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", remember)
+    # Looked up once, then the absence is cached like the site's settings.
+    assert sum("adapted_models" in s for s in statements) == 1
