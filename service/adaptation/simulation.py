@@ -146,11 +146,13 @@ def render(report: dict[str, Any], source: str, base_model: str) -> str:
     lines = [
         f"Simulated site: **{source}** ({report['comments']} comments, {report['rejected_share']:.0%} "
         f"rejected: label >= 0.5), played in a random order as one site's traffic, its labels as the "
-        f"moderators' decisions. Base model: {base_model} (`{report['scorer']['version']}`), trained "
-        f"without this source. ROC-AUC (toxicity) on {report['unseen']} of the site's comments never "
-        f"decided, mean over {len(report['seeds'])} random orders; the head is adapted exactly as "
+        f"moderators' decisions. Base model: {base_model} (`{report['scorer']['version']}`). "
+        f"ROC-AUC (toxicity) on {report['unseen']} of the site's comments never decided, mean over "
+        f"{len(report['seeds'])} random orders; the head is adapted exactly as "
         "`flask scoring adapt` does (oldest 80% of the decisions trained on, newest 20% judged by the "
-        "gate). Shares at the default policy (hold at 0.5) on the unseen comments.",
+        "gate). Gate deployed: in how many of the random orders the head passed every rule. Shares "
+        "at the default policy (hold at 0.5) on the unseen comments, with the base model's scores "
+        "and with the head's toxicity in their place.",
         "",
         "| decisions | base ROC-AUC | adapted ROC-AUC | gain (worst order) | gate deployed | "
         "rejected published: base / adapted | approved held: base / adapted |",
@@ -163,4 +165,27 @@ def render(report: dict[str, Any], source: str, base_model: str) -> str:
             f"{row['base_rejected_published']:.1%} / {row['adapted_rejected_published']:.1%} | "
             f"{row['base_approved_held']:.1%} / {row['adapted_approved_held']:.1%} |"
         )
+    lines += ["", *_reading(report)]
     return "\n".join(lines) + "\n"
+
+
+def _reading(report: dict[str, Any]) -> list[str]:
+    """What the table says against the target, in words."""
+    rows = {row["decisions"]: row for row in report["summary"]}
+    out = []
+    if 2000 in rows:
+        gain = rows[2000]["gain"]
+        verdict = "met" if gain >= 0.05 else "not met"
+        out.append(
+            f"After 2,000 decisions the head gains **{gain:+.3f}** ROC-AUC over the base model "
+            f"(worst order {rows[2000]['gain_min']:+.3f}; target +0.05: {verdict})."
+        )
+    last = rows[max(rows)] if rows else None
+    if last and last["adapted_approved_held"] > 0.5:
+        out.append(
+            f"Its toxicity is the probability of a rejection, and {report['rejected_share']:.0%} of this "
+            f"site's decisions are rejections: at the default hold of 0.5 the head would hold "
+            f"{last['adapted_approved_held']:.0%} of the approved comments, so the gate refuses it "
+            "(approved_not_more_held). Such a site needs a higher toxicity threshold before a head helps."
+        )
+    return out
