@@ -111,12 +111,13 @@ def adaptation_curve_command(
     for source in (*sources, *given):
         if source not in data.LOADERS:
             raise click.UsageError(f"{source}: a source is one of {', '.join(data.LOADERS)}")
-    reports, sections = {}, []
-    for source in sources:
-        report = _curve(source, given.get(source), data_path, [int(s) for s in seeds.split(",")])
-        reports[source] = report
-        sections.append(report["rendered"])
-    body = "\n".join(sections)
+    from .simulation import render_all
+
+    reports = {
+        source: _curve(source, given.get(source), data_path, [int(s) for s in seeds.split(",")])
+        for source in sources
+    }
+    body = render_all(reports)
     click.echo(body)
     if write:
         from ..scoring.training.report import update_card
@@ -131,7 +132,7 @@ def adaptation_curve_command(
 def _curve(source: str, base_model: str | None, data_path: Path, seeds: list[int]) -> dict:
     from ..scoring.embedded import EmbeddedScorer
     from ..scoring.training import data, train
-    from .simulation import learning_curve, render
+    from .simulation import learning_curve
 
     with tempfile.TemporaryDirectory() as scratch:
         if base_model is None:
@@ -153,5 +154,4 @@ def _curve(source: str, base_model: str | None, data_path: Path, seeds: list[int
         say=lambda line: click.echo(f"{source}: {line}", err=True),
     )
     report["source"] = source
-    report["rendered"] = render(report, source, f"the embedded model trained without {source}")
     return report

@@ -169,6 +169,14 @@ def render(report: dict[str, Any], source: str, base_model: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_all(reports: dict[str, dict[str, Any]]) -> str:
+    """The card's whole section from adaptation_report.json ({source: report}), so a command that
+    regenerates the card can keep it without running the simulation again."""
+    return "\n".join(
+        render(r, source, f"the embedded model trained without {source}") for source, r in reports.items()
+    )
+
+
 def _reading(report: dict[str, Any]) -> list[str]:
     """What the table says against the target, in words."""
     rows = {row["decisions"]: row for row in report["summary"]}
