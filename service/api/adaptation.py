@@ -44,8 +44,12 @@ def adapt_model(slug):
     site = sites.site_by_slug(slug, principal)
     model = store.train_site_model(site, current_app.extensions["scoring"], principal.actor)
     scoring = store.site_models(site, _scorer(), limit=1)["scoring"]
-    return {"deployed": model.deployed, "verdict": model.evaluation["verdict"],
-            "model": store.model_view(model), "scoring": scoring}
+    return {
+        "deployed": model.deployed,
+        "verdict": model.evaluation["verdict"],
+        "model": store.model_view(model),
+        "scoring": scoring,
+    }
 
 
 @blp.route("/<string:slug>/adapted-model/rollback", methods=["POST"])

@@ -22,7 +22,7 @@ class GateRuleSchema(Schema):
 
 class PolicySharesSchema(Schema):
     rejected_published = fields.Float(
-        **FIGURE, metadata={"description": "share of the held-out rejected comments the site's policy would publish"}
+        **FIGURE, metadata={"description": "share of the held-out rejected comments the policy would publish"}
     )
     approved_held = fields.Float(
         **FIGURE, metadata={"description": "share of the held-out approved comments it would hold or reject"}
@@ -35,7 +35,7 @@ class EvaluationSchema(Schema):
     decisions = fields.Integer(required=True)
     rejected = fields.Integer(required=True)
     approved = fields.Integer(required=True)
-    held_out = fields.Integer(required=True, metadata={"description": "the newest decisions, never trained on"})
+    held_out = fields.Integer(required=True, metadata={"description": "the newest decisions, not trained on"})
     shipped_auc_all = fields.Float(
         **FIGURE, metadata={"description": "the shipped model's ROC-AUC on every decision"}
     )
@@ -46,7 +46,7 @@ class EvaluationSchema(Schema):
     adapted = fields.Nested(PolicySharesSchema)
     rules = fields.List(fields.Nested(GateRuleSchema), required=True)
     thresholds = fields.Dict(metadata={"description": "the gate's settings"})
-    fit = fields.Dict(metadata={"description": "the training: C chosen, its validation ROC-AUCs, weights kept"})
+    fit = fields.Dict(metadata={"description": "the training: C chosen, validation ROC-AUCs, weights kept"})
 
 
 class AdaptedModelSchema(Schema):
@@ -69,7 +69,9 @@ class SiteModelsSchema(Schema):
         ModelNameSchema, required=True, metadata={"description": "the model new comments of the site get"}
     )
     active = fields.Nested(AdaptedModelSchema, allow_none=True, required=True)
-    versions = fields.List(fields.Nested(AdaptedModelSchema), required=True, metadata={"description": "newest first"})
+    versions = fields.List(
+        fields.Nested(AdaptedModelSchema), required=True, metadata={"description": "newest first"}
+    )
 
 
 class AdaptationSchema(Schema):
