@@ -32,7 +32,7 @@ from .extensions import db
 from .identity.tokens import ArticleClaim, InvalidToken, Reader, verify_article, verify_reader
 from .languages import Route, detect_language, language_reasons, language_route
 from .moderation.policy import AuthorStanding, Policy, Reason, decide, match_words
-from .scoring.base import Scorer, Scores
+from .scoring.base import SPAM_LABEL, Scorer, Scores
 from .scoring.engine import ScoringEngine
 from .sites import check_article_url, site_settings
 from .spam.checks import HOLD_CODES, REJECT_CODES, Poster, check_comment, hold_published_copies, is_spam
@@ -153,6 +153,7 @@ def _decide(
     standing: AuthorStanding,
     verified: bool,
     found: tuple[list[Reason], list[Reason]] = ([], []),
+    known_reader: bool = False,
 ):
     """The policy's decision for a comment, with its article's and author's standing (only a
     verified author has one: an id the site did not vouch for is a claim anyone can make) and what
@@ -170,6 +171,9 @@ def _decide(
         author=standing if verified else "regular",
         holds=holds,
         rejects=rejects,
+        # The spam label's false alarms are mostly links to sources: readers with a record of
+        # approved comments are spared it (their links pass the link rule too).
+        exempt_labels=(SPAM_LABEL,) if known_reader else (),
     )
 
 
@@ -263,12 +267,13 @@ def post_comment(
     with posting_connection() as connection:
         known = author_row(site_id, reader.key, connection) if reader else None
         now = utcnow()
+        poster = Poster(reader.key if reader else None, network, known.approved_count if known else 0)
         spam = check_comment(
             site_id,
             site.policy,
             text=data["text"],
             article_id=article.external_id,
-            poster=Poster(reader.key if reader else None, network, known.approved_count if known else 0),
+            poster=poster,
             own_origins=site.allowed_origins,
             render_token=data.get("render_token"),
             honeypot=data.get("honeypot"),
@@ -283,7 +288,7 @@ def post_comment(
         if scoring is not engine:
             scoring.start_loading()  # loaded on first use; until then comments wait as pending
         # A banned word rejects whatever the model says, so the model is not asked.
-        scores: Scores | None = None if banned else scoring.score(data["text"], timeout=deadline)
+        scores: Scores | None = None if banned else scoring.score(spam.scoring_text, timeout=deadline)
         if scores is not None:  # the site's own model, if its moderators taught it (service/adaptation/)
             scores = adapt_scores(site_id, data["text"], scores, scoring.scorer)
         decision = _decide(
@@ -294,6 +299,7 @@ def post_comment(
             standing_of(known, site.policy),
             reader is not None,
             ([*spam.holds, *language_reasons(route, language)], spam.rejects),
+            known_reader=poster.known(site.policy),
         )
         reasons = [r.to_dict() for r in decision.reasons]
         values = {

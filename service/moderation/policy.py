@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -155,9 +155,12 @@ def decide(
     author: AuthorStanding = "regular",
     holds: Sequence[Reason] = (),
     rejects: Sequence[Reason] = (),
+    exempt_labels: Collection[str] = (),
 ) -> Decision:
     """Decide a new comment's status. `scores` is None when scoring did not finish in time.
-    `holds` and `rejects` are what other rules found (identity, links, duplicates, velocity, bots)."""
+    `holds` and `rejects` are what other rules found (identity, links, duplicates, velocity, bots);
+    `exempt_labels` are labels whose thresholds do not apply to this author (spam, for readers
+    with a record)."""
     rejected: list[Reason] = [*_word_reasons("banned_word", banned), *rejects]
     held: list[Reason] = list(holds)
     trusted = author == "trusted" and policy.trusted_skip_premoderation
@@ -169,7 +172,7 @@ def decide(
     if scores is not None:
         for label in POLICY_LABELS:
             limits = policy.thresholds.get(label)
-            score = scores.get(label)
+            score = scores.get(label) if label not in exempt_labels else None
             if limits is None or score is None:
                 continue
             if limits.reject is not None and score >= limits.reject:

@@ -223,7 +223,8 @@ class EmbeddedScorer:
         self.spam = model
         self.labels = (*LABELS, SPAM_LABEL)
         if model.default_hold is not None:
-            self.default_thresholds = {SPAM_LABEL: model.default_hold}
+            # Its scores are moved so that the model's suggested hold is the policies' 0.5.
+            self.default_thresholds = {SPAM_LABEL: 0.5}
         self.version += f"+spam.{model.fingerprint()}"
 
     def _load_vocab(self, file: Path) -> None:
@@ -365,7 +366,7 @@ class EmbeddedScorer:
             probs = self.stage.refine(texts, probs)
         if self.spam is None:
             return [dict(zip(LABELS, p)) for p in probs.tolist()]  # noqa: B905
-        spam = self.spam.score(texts).tolist()
+        spam = self.spam.policy_score(texts).tolist()
         return [dict(zip(LABELS, p)) | {SPAM_LABEL: s}  # noqa: B905
                 for p, s in zip(probs.tolist(), spam)]  # noqa: B905
 

@@ -385,3 +385,11 @@ class SpamModel:
     def score(self, texts: Sequence[str]) -> np.ndarray:
         """P(spam) per text, shape (len(texts),)."""
         return _sigmoid(self.logits(texts))
+
+    def policy_score(self, texts: Sequence[str]) -> np.ndarray:
+        """The score the service stores and policies compare: P(spam) moved on the logit scale so
+        that the default hold (`default_hold`) lands on 0.5, the hold every label has by default.
+        The order of comments, and so every AUC, is unchanged."""
+        hold = self.default_hold
+        shift = 0.0 if hold is None else float(np.log(hold / (1.0 - hold)))
+        return _sigmoid(self.logits(texts) - shift)

@@ -19,7 +19,7 @@ from ..moderation.policy import Policy, Reason
 from ..transitions import record_transition
 from .bots import judge_honeypot, judge_render_token
 from .duplicates import DuplicateCopy, bands, duplicate_hash, hamming, judge_duplicates
-from .links import find_links, judge_links
+from .links import find_links, judge_links, without_allowed_links
 from .velocity import VelocityLimits, judge_velocity
 
 # Reasons of the spam rules; the blocked-domain one rejects (the site listed the domain), the
@@ -52,6 +52,9 @@ class SpamFindings:
     rejects: list[Reason] = field(default_factory=list)
     # The comment's text fingerprint columns (text_hash, text_band0..3).
     fingerprint: dict[str, int | None] = field(default_factory=dict)
+    # What the scorer should read: the text without links to allowed domains or the site's own
+    # pages (the toxicity model ignores links; the spam model would count them against it).
+    scoring_text: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,10 @@ class Poster:
     @property
     def anonymous(self) -> bool:
         return self.author_key is None
+
+    def known(self, policy: Policy) -> bool:
+        """A verified reader with enough approved comments not to count as new."""
+        return not self.anonymous and self.approved >= policy.new_reader_approved
 
     @property
     def velocity_key(self) -> tuple[Any, str | None]:
@@ -97,12 +104,17 @@ def check_comment(
 ) -> SpamFindings:
     """Every spam rule on a new comment. Velocity past the limit with the `throttle` action
     raises TooManyRequests (nothing is stored)."""
-    found = SpamFindings(fingerprint=fingerprint(text))
-    new_reader = poster.anonymous or poster.approved < policy.new_reader_approved
+    links = find_links(text)
+    # Links to the site's own pages always pass.
+    allowed = (*policy.allowed_domains, *_hosts(own_origins))
+    found = SpamFindings(
+        fingerprint=fingerprint(text),
+        scoring_text=without_allowed_links(text, links, allowed) if links else text,
+    )
+    new_reader = not poster.known(policy)
     for reason in judge_links(
-        find_links(text),
-        # Links to the site's own pages always pass.
-        allowed_domains=(*policy.allowed_domains, *_hosts(own_origins)),
+        links,
+        allowed_domains=allowed,
         blocked_domains=policy.blocked_domains,
         reader_is_new=new_reader,
         anonymous=poster.anonymous,

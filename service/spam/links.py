@@ -199,6 +199,20 @@ def _matching_entry(host: str, entries: Set[str]) -> str | None:
     return None
 
 
+def without_allowed_links(text: str, links: Sequence[Link], allowed_domains: Iterable[str]) -> str:
+    """The text with its links to allowed domains (never shorteners) taken out: what the spam
+    model should judge, since a link the site vouches for is no sign of spam."""
+    allowed = {normalise_domain(d) for d in allowed_domains} - {""}
+    cut = [
+        link
+        for link in links
+        if _matching_entry(link.host, allowed) is not None and not is_shortener(link.host)
+    ]
+    for link in sorted(cut, key=lambda link: link.start, reverse=True):
+        text = text[: link.start] + text[link.end :]
+    return text
+
+
 def is_shortener(host: str) -> bool:
     return _matching_entry(host, SHORTENERS) is not None
 

@@ -59,8 +59,12 @@ def spam_scores(scorer: EmbeddedScorer, texts: list[str]) -> list[float]:
 def test_the_scorer_answers_spam_with_its_default_threshold(scorer: EmbeddedScorer) -> None:
     assert scorer.labels == (*LABELS, SPAM_LABEL)
     meta = json.loads((MODEL / "spam.json").read_text())
-    assert scorer.default_thresholds == {SPAM_LABEL: meta["default_hold"]}
+    # Scores are moved so that the model's suggested hold is the policies' default 0.5.
+    assert scorer.default_thresholds == {SPAM_LABEL: 0.5}
     assert 0.0 < meta["default_hold"] < 1.0
+    at_the_hold = scorer.spam.score(["Subscribe to my channel for free gift cards"])[0]
+    shifted = scorer.score(["Subscribe to my channel for free gift cards"])[0][SPAM_LABEL]
+    assert (at_the_hold >= meta["default_hold"]) == (shifted >= 0.5)
     assert set(scorer.score(["hello"])[0]) == {*LABELS, SPAM_LABEL}
 
 
