@@ -43,7 +43,6 @@ def test_loader_builds_it() -> None:
         ("you are a stupid idiot", "insult"),
         ("you are a stupid idiot", "toxicity"),
         ("I will kill you", "threat"),
-        ("I will kill you", "toxicity"),
         ("go back to your country you filthy muslim terrorists", "identity_attack"),
         ("what the fuck is this shit", "obscene"),
     ],
@@ -64,6 +63,15 @@ def test_ordinary_comments_score_low(scorer: EmbeddedScorer, text: str) -> None:
     assert one(scorer, text)["toxicity"] < 0.5
 
 
+def test_a_bare_threat_is_held_by_the_default_thresholds(scorer: EmbeddedScorer) -> None:
+    # The default policy holds a comment when any label reaches 0.5. Since 2026.11.2 a bare
+    # threat reaches it through `threat` (toxicity ~0.46: the toxicity sources rarely
+    # label threats), still far above an ordinary comment's toxicity.
+    threat, fine = scorer.score(["I will kill you", "Thanks for the article"])
+    assert max(threat.values()) >= 0.5 and threat["threat"] > 0.9
+    assert threat["toxicity"] > 10 * fine["toxicity"]
+
+
 def test_insult_outranks_ordinary_on_every_label_that_matters(scorer: EmbeddedScorer) -> None:
     bad, fine = scorer.score(["you are a stupid idiot", "Thanks for the article"])
     assert bad["toxicity"] > fine["toxicity"] and bad["insult"] > fine["insult"]
@@ -82,8 +90,17 @@ def test_insult_outranks_ordinary_on_every_label_that_matters(scorer: EmbeddedSc
         "\u0000\ud800 odd",
         "@USER URL #tag &amp;",
     ],
-    ids=["empty", "blank", "100k-one-word", "100k-words", "chinese", "arabic", "emoji",
-         "control-and-surrogate", "tweet-artefacts"],
+    ids=[
+        "empty",
+        "blank",
+        "100k-one-word",
+        "100k-words",
+        "chinese",
+        "arabic",
+        "emoji",
+        "control-and-surrogate",
+        "tweet-artefacts",
+    ],
 )
 def test_any_text_gets_every_label_as_a_probability(scorer: EmbeddedScorer, text: str) -> None:
     scores = one(scorer, text)
@@ -169,9 +186,7 @@ def test_train_on_tiny_data_writes_a_loadable_model(tmp_path: Path) -> None:
     from service.scoring.training.train import TrainConfig, train_model
 
     out = tmp_path / "model"
-    meta = train_model(
-        tiny_data_dir(tmp_path / "data"), out, TrainConfig(max_iter=10), progress=False
-    )
+    meta = train_model(tiny_data_dir(tmp_path / "data"), out, TrainConfig(max_iter=10), progress=False)
     assert meta["rows"]["wikipedia-cat-large"] == 40
     tiny = EmbeddedScorer.load(out)
     bad, good = tiny.score(["you are an idiot", "thanks for sharing"])
@@ -194,9 +209,7 @@ def test_evaluate_command_on_a_tiny_csv(tmp_path: Path) -> None:
     app = Flask(__name__)
     app.config.update(SCORER="embedded", EMBEDDED_MODEL_PATH=str(MODEL))
     app.cli.add_command(scoring_cli)
-    result = app.test_cli_runner().invoke(
-        args=["scoring", "evaluate", "--data", str(csv), "--json"]
-    )
+    result = app.test_cli_runner().invoke(args=["scoring", "evaluate", "--data", str(csv), "--json"])
     assert result.exit_code == 0, result.output
     figures = json.loads(result.output)
     assert set(figures["labels"]) == {"toxicity", "threat"}
@@ -208,8 +221,13 @@ def test_evaluate_command_on_a_tiny_csv(tmp_path: Path) -> None:
 
 
 def test_shipped_vocabulary_gives_the_same_logits_as_a_cold_cache(tmp_path: Path) -> None:
-    texts = ["You are a stupid idiot and a pathetic loser.", "Nice piece.", "",
-             "idiot idiot idiot you you", "Thanks for this well-researched article."]
+    texts = [
+        "You are a stupid idiot and a pathetic loser.",
+        "Nice piece.",
+        "",
+        "idiot idiot idiot you you",
+        "Thanks for this well-researched article.",
+    ]
     warm = EmbeddedScorer.load(MODEL)
     assert warm._shipped > 0  # vocab.npz fits the shipped weights
     with np.load(MODEL / "weights.npz") as npz:
@@ -233,21 +251,22 @@ def test_a_vocabulary_for_other_weights_is_ignored(tmp_path: Path) -> None:
     np.savez(tmp_path / "weights.npz", weights=w, bias=b)
     other = EmbeddedScorer.load(tmp_path)
     assert other._shipped == 0
-    assert other.logits(["you idiot"])[0, 0] != EmbeddedScorer.load(MODEL).logits(
-        ["you idiot"])[0, 0]
+    assert other.logits(["you idiot"])[0, 0] != EmbeddedScorer.load(MODEL).logits(["you idiot"])[0, 0]
 
 
 def test_neutral_terms_do_not_move_toxicity_but_keep_identity_attack() -> None:
     with np.load(MODEL / "weights.npz") as npz:
         w, b = npz["weights"].copy(), npz["bias"].copy()
-    neutral = EmbeddedScorer(w, b, "n", {"neutral_terms": {"labels": ["toxicity"],
-                                                           "terms": ["muslim", "gay"]}})
+    neutral = EmbeddedScorer(
+        w, b, "n", {"neutral_terms": {"labels": ["toxicity"], "terms": ["muslim", "gay"]}}
+    )
     plain = EmbeddedScorer(w, b, "p", {})
     z_with, z_without = neutral.logits(["my muslim neighbour", "my neighbour"])
     # "muslim" and the pairs holding it add nothing to toxicity, but still count in the
     # document's length normalisation, so compare against the scorer without the setting.
     assert z_with[0] != plain.logits(["my muslim neighbour"])[0, 0]
-    assert z_with[5] == plain.logits(["my muslim neighbour"])[0, 5]
+    # Same terms summed in another order: equal up to float rounding.
+    assert z_with[5] == pytest.approx(plain.logits(["my muslim neighbour"])[0, 5], abs=1e-12)
     assert neutral.explain("gay")["toxicity"] == []
 
 
@@ -257,10 +276,18 @@ def test_scoring_does_not_import_torch() -> None:
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "EMBEDDED_EMBEDDING_STAGE"}
-    code = ("import sys; from service.scoring.embedded import EmbeddedScorer as E; "
-            f"E.load({str(MODEL)!r}).score(['hi']); print('torch' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=MODEL.parents[1], env=env)
+    code = (
+        "import sys; from service.scoring.embedded import EmbeddedScorer as E; "
+        f"E.load({str(MODEL)!r}).score(['hi']); print('torch' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=MODEL.parents[1],
+        env=env,
+    )
     assert out.stdout.strip() == "False"
 
 
