@@ -49,7 +49,7 @@ def load_scorer(settings: Mapping[str, Any]) -> Scorer:
     if calibrated_for and calibrated_for != first.version:
         log.warning(
             "SCORER=%s: %s's calibration was fitted for %s %s, not %s; rerun "
-            "`python -m service.scoring.training.embedding_head --ship`",
+            "`python -m service.scoring.training.embedding_head --calibrate-only`",
             backend,
             stages[1],
             stages[0],

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from hypothesis import given
@@ -145,6 +146,15 @@ def test_unknown_cascade_stage_is_refused():
 
     with pytest.raises(ScorerError):
         load_scorer({"SCORER": "embedded+minilm+detoxify", "EMBEDDED_MODEL_PATH": str(MODEL)})
+
+
+def test_calibration_keeps_the_order_of_scores_inside_and_outside_its_knots():
+    from service.scoring.embedding_stage import calibrate
+
+    z = np.array([-9.0, -2.0, -1.0, -0.5, 0.0, 0.5, 1.0, 3.0])
+    out = calibrate(z, [-1.0, 0.0, 1.0], [-3.0, 0.0, 5.0])
+    assert out.tolist() == pytest.approx([-11.0, -4.0, -3.0, -1.5, 0.0, 2.5, 5.0, 7.0])
+    assert (np.diff(out) > 0).all()
 
 
 @pytest.fixture(scope="module")
