@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
+from .common import ProblemSchema
+
 FIGURE = {"allow_none": True}
 
 
@@ -79,3 +81,15 @@ class AdaptationSchema(Schema):
     verdict = fields.String(required=True)
     model = fields.Nested(AdaptedModelSchema, required=True)
     scoring = fields.Nested(ModelNameSchema, required=True)
+
+
+class NotEnoughDecisionsSchema(ProblemSchema):
+    """The 409 when a site has too few decisions to learn from: what it has and what it needs."""
+
+    decisions = fields.Integer(required=True)
+    approved = fields.Integer(required=True)
+    rejected = fields.Integer(required=True)
+    required = fields.Integer(required=True, metadata={"description": "decisions needed in all"})
+    required_per_class = fields.Integer(
+        required=True, metadata={"description": "of each: approved and rejected"}
+    )

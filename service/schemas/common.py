@@ -44,7 +44,8 @@ class ProblemSchema(Schema):
     errors = fields.List(fields.Nested(ProblemFieldSchema), metadata={"description": "one per invalid field"})
     field = fields.String(metadata={"description": "the request field at fault (e.g. reader_token on a 401)"})
     reasons = fields.List(
-        fields.Dict(), metadata={"description": "on a 429 from the spam rules: which limit, its window and count"}
+        fields.Dict(),
+        metadata={"description": "on a 429 from the spam rules: which limit, its window and count"},
     )
 
 
