@@ -243,25 +243,33 @@ def _recent_statement(velocity_column: str, compare: bool) -> sa.Select | sa.Com
     if not compare:
         return velocity
     a = Article.__table__.c
-    bands_match = sa.or_(*(c[f"text_band{i}"] == sa.bindparam(f"b{i}") for i in range(4)))
+    # One branch per band, each an equality lookup on its own (site_id, band) index: an OR of the
+    # four let the planner scan the whole window by time instead, on a table whose statistics lag.
+    per_band = [
+        sa.select(  # each in a subquery of its own: SQLite takes no LIMIT on a compound's member
+            sa.select(c.id, c.article_id, c.author_key, c.network_key, c.created_at, c.text_hash, c.status)
+            .where(
+                c.site_id == sa.bindparam("site"),
+                c[f"text_band{i}"] == sa.bindparam(f"b{i}"),
+                c.created_at >= sa.bindparam("since"),
+            )
+            .limit(sa.bindparam("copies"))
+            .subquery()
+        )
+        for i in range(4)
+    ]
+    found = sa.union(*per_band).subquery()  # UNION: a copy sharing two bands counts once
     candidates = (
         sa.select(
             sa.literal("d").label("kind"),
-            c.id,
+            found.c.id,
             a.external_id.label("article"),
-            sa.func.coalesce(c.author_key, c.network_key).label("author"),
-            c.created_at,
-            c.text_hash.label("hash"),
+            sa.func.coalesce(found.c.author_key, found.c.network_key).label("author"),
+            found.c.created_at,
+            found.c.text_hash.label("hash"),
         )
-        .join_from(Comment.__table__, Article.__table__, a.id == c.article_id)
-        .where(
-            c.site_id == sa.bindparam("site"),
-            bands_match,
-            c.created_at >= sa.bindparam("since"),
-            c.status != "deleted",
-        )
-        .order_by(c.id.desc())
-        .limit(sa.bindparam("copies"))
+        .join_from(found, Article.__table__, a.id == found.c.article_id)
+        .where(found.c.status != "deleted")
         .subquery()
     )
     return sa.union_all(velocity, sa.select(candidates))
