@@ -23,10 +23,11 @@ class ProblemContentPlugin(BasePlugin):
         content = response.get("content") or {}
         body = content.get("application/json")
         schema = (body or {}).get("schema")
+        # Problem documents with more fields (components named ...Problem) are problems too.
         is_problem = (
-            schema is ProblemSchema
+            (isinstance(schema, type) and issubclass(schema, ProblemSchema))
             or isinstance(schema, ProblemSchema)
-            or (isinstance(schema, dict) and schema.get("$ref", "").endswith("/Problem"))
+            or (isinstance(schema, dict) and schema.get("$ref", "").endswith("Problem"))
         )
         if is_problem:
             content[PROBLEM_JSON] = content.pop("application/json")

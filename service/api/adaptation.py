@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from .. import sites
 from ..adaptation import store
 from ..auth import current_principal
-from ..schemas.adaptation import AdaptationSchema, NotEnoughDecisionsSchema, SiteModelsSchema
+from ..schemas.adaptation import AdaptationSchema, NotEnoughDecisionsProblemSchema, SiteModelsSchema
 from ..schemas.common import ProblemSchema
 from . import authorized
 
@@ -37,7 +37,7 @@ def read_adapted_models(slug):
 @authorized(blp, "admin")
 @blp.response(201, AdaptationSchema)
 @blp.alt_response(404, schema=ProblemSchema, description="No such site")
-@blp.alt_response(409, schema=NotEnoughDecisionsSchema, description="Too few decisions to learn from")
+@blp.alt_response(409, schema=NotEnoughDecisionsProblemSchema, description="Too few decisions to learn from")
 def adapt_model(slug):
     """Train a model on the site's decisions; deploy it only if it beats the current one on the newest"""
     principal = current_principal()

@@ -83,7 +83,7 @@ class AdaptationSchema(Schema):
     scoring = fields.Nested(ModelNameSchema, required=True)
 
 
-class NotEnoughDecisionsSchema(ProblemSchema):
+class NotEnoughDecisionsProblemSchema(ProblemSchema):
     """The 409 when a site has too few decisions to learn from: what it has and what it needs."""
 
     decisions = fields.Integer(required=True)
