@@ -87,7 +87,7 @@ def author_row(site_id: int, author_key: str, connection: sa.Connection | None =
 def author_standing(site_id: int, author_key: str | None, policy: Policy) -> AuthorStanding:
     if not author_key or not author_key.startswith(VERIFIED_PREFIX):
         return "regular"
-    return standing_of(get_author(site_id, author_key), policy)
+    return standing_of(author_row(site_id, author_key), policy)
 
 
 def standing_of(author: Author | sa.Row | None, policy: Policy) -> AuthorStanding:

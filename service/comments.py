@@ -35,7 +35,15 @@ from .moderation.policy import AuthorStanding, Policy, Reason, decide, match_wor
 from .scoring.base import SPAM_LABEL, Scorer, Scores
 from .scoring.engine import ScoringEngine
 from .sites import check_article_url, site_settings
-from .spam.checks import HOLD_CODES, REJECT_CODES, Poster, check_comment, hold_published_copies, is_spam
+from .spam.checks import (
+    HOLD_CODES,
+    REJECT_CODES,
+    Poster,
+    check_comment,
+    hold_published_copies,
+    is_spam,
+    scoring_text,
+)
 from .spam.reasons import SpamReason
 from .transitions import insert_comment, posting_connection, record_transition
 
@@ -127,6 +135,11 @@ def _language_route(language: str | None, policy: Policy, engine: ScoringEngine)
             "no MULTILINGUAL_SCORER is configured: they are held for review"
         )
     return route
+
+
+def _scoring_text(comment: Comment) -> str:
+    site = site_settings(comment.site_id)
+    return scoring_text(comment.text, site.policy, site.allowed_origins)
 
 
 def _score_by_route(
@@ -476,7 +489,7 @@ def score_pending(
         if not batch:
             break
         routes = [_language_route(c.language, site_settings(c.site_id).policy, engine) for c in batch]
-        all_scores = _score_by_route(engine, [c.text for c in batch], routes)
+        all_scores = _score_by_route(engine, [_scoring_text(c) for c in batch], routes)
         for comment, route, (scores, scorer) in zip(batch, routes, all_scores, strict=True):
             scores = adapt_scores(comment.site_id, comment.text, scores, scorer)
             site = site_settings(comment.site_id)
@@ -527,7 +540,7 @@ def rescore(engine: ScoringEngine, *, since: datetime, batch_size: int = 256, pr
             return done
         routes = [_language_route(c.language, site_settings(c.site_id).policy, engine) for c in batch]
         for comment, (scores, scorer) in zip(
-            batch, _score_by_route(engine, [c.text for c in batch], routes), strict=True
+            batch, _score_by_route(engine, [_scoring_text(c) for c in batch], routes), strict=True
         ):
             apply_scores(comment, scores, scorer)
         db.session.commit()

@@ -10,12 +10,12 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from .authors import author_standing
-from .db import Comment, Report, Site, utcnow
+from .db import Comment, Report, utcnow
 from .errors import Conflict, NotFound
 from .extensions import db
 from .identity.tokens import Reader
-from .moderation.policy import Policy
 from .moderation.reports import ReporterRecord, report_weight
+from .sites import site_settings
 from .transitions import comment_payload, emit, outbox_row, record_transition
 
 REPORT_REASONS = ("spam", "abuse", "off-topic", "other")
@@ -57,7 +57,7 @@ def file_report(
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.site_id != site_id or comment.status != "approved":
         raise NotFound("no published comment with this id")
-    policy = Policy.from_dict(db.session.get(Site, site_id).policy)
+    policy = site_settings(site_id).policy
     key = reporter_key(reader, network)
     flooded = _network_reports_last_hour(site_id, network) >= policy.report_flood_per_hour
     weight = report_weight(

@@ -105,12 +105,8 @@ def check_comment(
     """Every spam rule on a new comment. Velocity past the limit with the `throttle` action
     raises TooManyRequests (nothing is stored)."""
     links = find_links(text)
-    # Links to the site's own pages always pass.
-    allowed = (*policy.allowed_domains, *_hosts(own_origins))
-    found = SpamFindings(
-        fingerprint=fingerprint(text),
-        scoring_text=without_allowed_links(text, links, allowed) if links else text,
-    )
+    allowed = allowed_domains(policy, own_origins)
+    found = SpamFindings(fingerprint=fingerprint(text), scoring_text=_scoring_text(text, links, allowed))
     new_reader = not poster.known(policy)
     for reason in judge_links(
         links,
@@ -155,8 +151,20 @@ def check_comment(
     return found
 
 
-def _hosts(origins: tuple[str, ...]) -> list[str]:
-    return [host for host in (urlsplit(origin).hostname for origin in origins) if host]
+def allowed_domains(policy: Policy, own_origins: tuple[str, ...]) -> tuple[str, ...]:
+    """The domains links may point to: the policy's list and the site's own pages."""
+    return (*policy.allowed_domains, *(h for h in (urlsplit(o).hostname for o in own_origins) if h))
+
+
+def _scoring_text(text: str, links: list, allowed: tuple[str, ...]) -> str:
+    return without_allowed_links(text, links, allowed) if links else text
+
+
+def scoring_text(text: str, policy: Policy, own_origins: tuple[str, ...]) -> str:
+    """What the scorer reads of a comment: the text without links the site allows (the toxicity
+    model ignores links; the spam model would count them against it). Posting and late scoring
+    both score this."""
+    return _scoring_text(text, find_links(text), allowed_domains(policy, own_origins))
 
 
 def _velocity(policy: Policy, times: list[datetime], now: datetime) -> list[Reason]:
