@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .api import register_blueprints
     from .articles import article_cache, thread_state_cache
     from .auth import key_cache
+    from .caches import CHANGE_CHECK_SECONDS, SettingsVersion
     from .cli import register_commands
     from .comments import PageCache
     from .config import load_settings
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings["PROXY_COUNT"], x_proto=settings["PROXY_COUNT"])
     db.init_app(app)
+    app.config.update(_ratelimit_config(settings))
     limiter.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).parent / "migrations"), render_as_batch=True)
     with app.app_context():
@@ -93,6 +95,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.extensions["articles"] = article_cache(settings["THREAD_CACHE_SECONDS"])
     app.extensions["thread_states"] = thread_state_cache(settings["THREAD_CACHE_SECONDS"])
     app.extensions["thread_pages"] = PageCache()
+    # With REDIS_URL, a change of keys, sites or policies made by any process empties these
+    # caches in every process within a second.
+    settings_version = app.extensions["settings_version"] = SettingsVersion(
+        settings["REDIS_URL"],
+        lambda: [app.extensions[name] for name in ("key_cache", "sites", "adapted_models")],
+        app.config.get("SETTINGS_CHECK_SECONDS", CHANGE_CHECK_SECONDS),
+    )
+    app.before_request(settings_version.refresh)
     engine = ScoringEngine(settings, scorer=settings.get("SCORER_INSTANCE"))
     app.extensions["scoring"] = engine
 
@@ -121,6 +131,28 @@ def _instance_secret(instance_path: str) -> str:
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_hex(32))
     return path.read_text().strip()
+
+
+def _ratelimit_config(settings: dict[str, Any]) -> dict[str, Any]:
+    """Flask-Limiter's storage: Redis when there is one, so a limit of N a minute lets N through
+    across every process and machine (an atomic INCR-and-EXPIRE script per fixed window). While
+    Redis does not answer, each process counts in memory and asks Redis again now and then."""
+    storage = settings["RATELIMIT_STORAGE_URI"] or settings["REDIS_URL"] or "memory://"
+    if storage.startswith("memory://"):
+        return {"RATELIMIT_STORAGE_URI": storage}
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return {
+        "RATELIMIT_STORAGE_URI": storage,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        # A limit check must not hold a request up while Redis is away.
+        "RATELIMIT_STORAGE_OPTIONS": {
+            "socket_timeout": 0.25,
+            "socket_connect_timeout": 0.25,
+            "retry": Retry(NoBackoff(), 1),
+        },
+    }
 
 
 def _engine_options(url: str) -> dict[str, Any]:

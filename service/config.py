@@ -74,10 +74,16 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         " (its own writes show at once; another process's within this)",
     ),
     "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
-    "RATELIMIT_STORAGE_URI": (
-        "memory://",
+    "REDIS_URL": (
+        "",
         str,
-        "Flask-Limiter storage; redis://127.0.0.1:6379 to share limits",
+        "Redis shared by every instance (redis://host:6379/0): rate limits count there, and a change of"
+        " keys, sites or policies reaches every process within a second; empty: each process on its own",
+    ),
+    "RATELIMIT_STORAGE_URI": (
+        "",
+        str,
+        "Flask-Limiter storage; empty: REDIS_URL when set, else memory:// (counts per process)",
     ),
     "RATELIMIT_POST": ("30 per minute", str, "posting limit per client address"),
     "RATELIMIT_POST_PER_SITE": ("3000 per minute", str, "posting limit per site key, all readers together"),

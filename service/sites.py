@@ -55,9 +55,15 @@ def site_cache() -> TTLCache[SiteSettings]:
     return TTLCache(SETTINGS_CACHE_SECONDS, max_entries=10_000)
 
 
+def announce_settings_change() -> None:
+    """After committing a change of keys, sites or policies: every process (this one included)
+    drops its cached copies within a second when REDIS_URL is set (caches.SettingsVersion)."""
+    current_app.extensions["settings_version"].announce()
+
+
 def site_settings(site_id: int) -> SiteSettings:
-    """The site's settings from this process's cache (a change elsewhere applies within
-    SETTINGS_CACHE_SECONDS; this process's own changes at once)."""
+    """The site's settings from this process's cache (this process's own changes apply at once,
+    another's within a second with REDIS_URL, else within SETTINGS_CACHE_SECONDS)."""
     settings = current_app.extensions["sites"].get(site_id, lambda: _load_settings(site_id))
     if settings is None:
         raise NotFound("the site of this key no longer exists")
@@ -113,6 +119,7 @@ def update_site(site: Site, data: dict[str, Any]) -> Site:
         site.policy = policy
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
+    announce_settings_change()
     return site
 
 
@@ -121,6 +128,7 @@ def rotate_sso(site: Site, grace_hours: float) -> str:
     secret = rotate_sso_secret(site, timedelta(hours=grace_hours))
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
+    announce_settings_change()
     return secret
 
 
@@ -157,6 +165,7 @@ def issue_key(
         raise Forbidden("a site's admin key may only create keys for its own site")
     key, secret = create_key(role, site, name)
     db.session.commit()
+    announce_settings_change()  # a process may hold "unknown" for this key's hash
     return key, secret
 
 
@@ -174,6 +183,7 @@ def revoke_key(principal: Principal, key_id: int) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         db.session.commit()
+        announce_settings_change()
     return key
 
 

@@ -176,6 +176,7 @@ def train_site_model(
         db.session.rollback()
         raise Conflict("another adaptation of this site finished first; read it, or adapt again") from None
     _cache().invalidate([site.id])
+    current_app.extensions["settings_version"].announce()
     return model
 
 
@@ -219,6 +220,7 @@ def rollback(site: Site) -> AdaptedModel | None:
         previous.active = True
     db.session.commit()
     _cache().invalidate([site.id])
+    current_app.extensions["settings_version"].announce()
     return previous
 
 
