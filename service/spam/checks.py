@@ -297,8 +297,12 @@ def hold_published_copies(reasons: list[dict[str, Any]], comment_id: int) -> Non
     if not found or not found.get("copies"):
         return
     copies, scope = found["copies"], found.get("scope")
+    # Copies another post of the wave (on another process) is holding right now are its to hold:
+    # skipped, not waited for and then updated a second time (its version would not match).
     for copy in db.session.execute(
-        sa.select(Comment).where(Comment.id.in_(copies), Comment.status == "approved")
+        sa.select(Comment)
+        .where(Comment.id.in_(copies), Comment.status == "approved")
+        .with_for_update(skip_locked=True)
     ).scalars():
         others = [c for c in copies if c != copy.id] + [comment_id]
         reason = {"code": "duplicate", "copies": sorted(others), "count": len(others), "scope": scope}
