@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from typing import Any, Literal
 
 from ..scoring.base import LABELS, SPAM_LABEL
-from .wordlists import WordList, WordMatch
+from .builtin_words import BUILTIN_BANNED, BUILTIN_SUSPECT
+from .wordlists import WordList, WordMatch, tokenize
 
 Status = Literal["pending", "approved", "held", "rejected"]
 AuthorStanding = Literal["regular", "trusted", "suspended", "banned"]
@@ -27,6 +29,8 @@ class Thresholds:
     reject: float | None = None
 
 
+DEFAULT_THRESHOLDS = Thresholds()
+
 LIST_FIELDS = ("banned_words", "suspect_words", "rejection_reasons", "allowed_domains", "blocked_domains")
 
 
@@ -38,6 +42,9 @@ class Policy:
     premoderation: bool = False
     banned_words: tuple[str, ...] = ()
     suspect_words: tuple[str, ...] = ()
+    # Also match the service's own English lists (service/moderation/builtin_words.py): slurs
+    # reject, strong profanity and abuse hold. A site's lists add to them.
+    builtin_word_lists: bool = True
     # The weight of open reports that sends an approved comment back to the queue: a verified
     # reader's report weighs 1, an anonymous network's 0.5 (service/moderation/reports.py).
     report_threshold: float = 3
@@ -80,9 +87,13 @@ class Policy:
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
         """Build from the JSON stored with a site; missing keys take the defaults."""
         data = dict(data or {})
-        thresholds = {label: Thresholds() for label in POLICY_LABELS}
+        thresholds = {label: DEFAULT_THRESHOLDS for label in POLICY_LABELS}
         for label, values in (data.pop("thresholds", None) or {}).items():
-            thresholds[label] = Thresholds(values.get("hold"), values.get("reject"))
+            # A value left out takes the default: {"reject": 0.95} still holds at 0.5.
+            values = values or {}
+            thresholds[label] = Thresholds(
+                values.get("hold", DEFAULT_THRESHOLDS.hold), values.get("reject", DEFAULT_THRESHOLDS.reject)
+            )
         for key in LIST_FIELDS:
             if key in data:
                 data[key] = tuple(data[key])
@@ -95,6 +106,44 @@ class Policy:
         for key in LIST_FIELDS:
             data[key] = list(data[key])
         return data
+
+
+def merge_policy(stored: Mapping[str, Any] | None, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A stored policy with changes applied the way PATCH means them: a key left out keeps its
+    value; thresholds merge per label and within a label (sending only `reject` keeps `hold`);
+    a label set to null goes back to the defaults. Lists and plain values are replaced."""
+    merged = dict(stored or {})
+    for key, value in changes.items():
+        if key != "thresholds":
+            merged[key] = value
+            continue
+        thresholds = {label: dict(limits or {}) for label, limits in (merged.get("thresholds") or {}).items()}
+        for label, limits in (value or {}).items():
+            if limits is None:
+                thresholds.pop(label, None)
+            else:
+                thresholds[label] = {**thresholds.get(label, {}), **limits}
+        merged["thresholds"] = thresholds
+    return merged
+
+
+def threshold_errors(stored: Mapping[str, Any], sent: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for each label whose effective `hold` is above its `reject`, naming the
+    value the request sent (`thresholds.insult.reject`), or `hold` when it sent both or neither."""
+    effective = Policy.from_dict(stored)
+    sent_thresholds = sent.get("thresholds") or {}
+    errors = []
+    for label, limits in effective.thresholds.items():
+        if limits.hold is None or limits.reject is None or limits.hold <= limits.reject:
+            continue
+        given = sent_thresholds.get(label) or {}
+        if "reject" in given and "hold" not in given:
+            message = f"must not be below this label's hold threshold ({limits.hold})"
+            errors.append((f"thresholds.{label}.reject", message))
+        else:
+            message = f"must not be above this label's reject threshold ({limits.reject})"
+            errors.append((f"thresholds.{label}.hold", message))
+    return errors
 
 
 @dataclass(frozen=True)
@@ -133,12 +182,24 @@ class CompiledLists:
 
     @classmethod
     def from_policy(cls, policy: Policy) -> CompiledLists:
-        return cls(WordList(policy.banned_words), WordList(policy.suspect_words))
+        banned, suspect = policy.banned_words, policy.suspect_words
+        if policy.builtin_word_lists:
+            banned, suspect = (*banned, *BUILTIN_BANNED), (*suspect, *BUILTIN_SUSPECT)
+        return cls(compile_words(banned), compile_words(suspect))
+
+
+@lru_cache(maxsize=256)
+def compile_words(entries: tuple[str, ...]) -> WordList:
+    """Sites with the same list (most keep the built-in one) share one compiled copy."""
+    return WordList(entries)
 
 
 def match_words(text: str, lists: CompiledLists) -> tuple[list[WordMatch], list[WordMatch]]:
     """The banned and the suspect words found in a text."""
-    return lists.banned.find(text), lists.suspect.find(text)
+    if not (lists.banned or lists.suspect):
+        return [], []
+    tokens = tokenize(text)
+    return lists.banned.find_in(text, tokens), lists.suspect.find_in(text, tokens)
 
 
 def _word_reasons(code: str, matches: Sequence[WordMatch]) -> list[Reason]:

@@ -51,3 +51,52 @@ def test_word_boundaries_prevent_false_matches(text):
 def test_empty_list_matches_nothing():
     assert WordList([]).find("anything at all") == []
     assert not WordList(["  ", "*"])
+
+
+@pytest.mark.parametrize(
+    ("entry", "text"),
+    [
+        ("tit", "tilt"),
+        ("tit", "a title"),
+        ("slit", "silt"),
+        ("slut", "a slot"),
+        ("ass", "class"),
+        ("shite", "Shiite"),
+        ("shit*", "shiitake"),
+        ("kill*", "skill"),
+        ("idiot", "ldiot"),
+    ],
+)
+def test_letters_are_not_read_as_other_letters(entry, text):
+    """Only digits, symbols and other scripts' look-alikes stand for a letter: "l" is never "i",
+    and a letter doubled where the entry has one is another word, not a stretched one."""
+    assert WordList([entry]).find(text) == []
+
+
+@pytest.mark.parametrize(
+    ("entry", "text"),
+    [
+        ("tit", "t1t"),
+        ("slit", "sl1t"),
+        ("slit", "s|it"),
+        ("kill*", "k!ll"),
+        ("kill*", "ki11"),
+        ("idiot", "1d1ot"),
+        ("shit", "shiiit"),
+        ("idiot", "idiooooot"),
+        ("cunt", "c u n t"),
+        ("cunt", "c\u200bunt"),
+        ("kill yourself", "#killyourself"),
+        ("kill yourself", "k 1 l l  y o u r s e l f"),
+        ("kill yourself", "k.i.l.l yourself"),
+    ],
+)
+def test_symbols_for_either_letter_and_stretching_still_match(entry, text):
+    assert [m.entry for m in WordList([entry]).find(text)] == [entry]
+
+
+def test_a_list_is_matched_by_lookups_not_by_scanning_it():
+    """Thousands of entries cost no more per word than a few (a list of 5000 is allowed)."""
+    entries = [f"word{n}x*" for n in range(5000)] + ["idiot"]
+    big = WordList(entries)
+    assert [m.entry for m in big.find("what an 1d10t, word42xyz")] == ["idiot", "word42x*"]
