@@ -27,24 +27,30 @@ class TTLCache(Generic[Value]):
         self.max_entries = max_entries
         # Plain dict operations: each is atomic under the GIL, so request threads need no lock.
         self._entries: dict[Hashable, tuple[float, Value | None]] = {}
+        # Bumped by every invalidation: a value loaded before one (the row as it was before a
+        # change) must not be stored after it and outlive the change by a whole `ttl`.
+        self._generation = 0
 
     def get(self, key: Hashable, load: Callable[[], Value | None]) -> Value | None:
         now = time.monotonic()
         hit = self._entries.get(key)
         if hit is not None and hit[0] > now:
             return hit[1]
+        generation = self._generation
         value = load()
-        if self.ttl > 0:
+        if self.ttl > 0 and generation == self._generation:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
             self._entries[key] = (now + self.ttl, value)
         return value
 
     def invalidate(self, keys: Iterable[Hashable]) -> None:
+        self._generation += 1
         for key in keys:
             self._entries.pop(key, None)
 
     def clear(self) -> None:
+        self._generation += 1
         self._entries.clear()
 
 

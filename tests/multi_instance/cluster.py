@@ -125,6 +125,8 @@ defaults
     timeout connect 2s
     timeout client 30s
     timeout server 30s
+    # A loaded machine may take a while to answer a health check; a killed instance refuses at once.
+    timeout check 3s
     # A request that could not reach an instance (refused: it was just killed) goes to another.
     retries 2
     option redispatch
@@ -157,7 +159,7 @@ class LoadBalancer:
 
     def start(self, wait: float = 20) -> LoadBalancer:
         servers = "\n".join(
-            f"    server {name} 127.0.0.1:{port} check inter 300ms fall 1 rise 2"
+            f"    server {name} 127.0.0.1:{port} check inter 500ms fall 2 rise 2"
             for name, port in self.backends.items()
         )
         config = self.folder / "haproxy.cfg"

@@ -222,3 +222,22 @@ def factory_free_site():
         return embed, admin
 
     return make
+
+
+def test_a_value_loaded_before_a_change_is_not_kept_after_it():
+    """A request thread reads the old row while another thread empties the cache for a change:
+    the old row must not be stored after the emptying and served for the cache's whole TTL."""
+    from service.caches import TTLCache
+
+    cache = TTLCache(ttl=60)
+    rows = {"policy": "old"}
+
+    def load_while_changed():
+        value = rows["policy"]  # read before the change commits
+        rows["policy"] = "new"
+        cache.clear()  # the change is heard while this load is still in flight
+        return value
+
+    assert cache.get("site", load_while_changed) == "old"
+    assert cache.get("site", lambda: rows["policy"]) == "new"
+    assert cache.get("site", lambda: "unused") == "new"  # kept once loaded after the change

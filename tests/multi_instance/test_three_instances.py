@@ -147,8 +147,12 @@ def test_b_policy_change_applies_on_every_instance_within_a_second(running):
     polls: list[Poll] = []
 
     def poll(name: str, url: str) -> None:
-        while (sent := time.monotonic() - acknowledged) < 1.5:
+        # Until a poll went out a second or more after the change (however slow the machine).
+        while True:
+            sent = time.monotonic() - acknowledged
             polls.append(Poll(name, sent, min_seconds(url, running)))
+            if sent >= 1.0:
+                return
 
     pollers = [threading.Thread(target=poll, args=item) for item in instances.items()]
     for thread in pollers:
@@ -160,7 +164,6 @@ def test_b_policy_change_applies_on_every_instance_within_a_second(running):
     for name in instances:
         mine = [p for p in polls if p.instance == name]
         late = [p for p in mine if p.sent_after >= 1.0]
-        assert late, f"no poll of {name} was sent a second after the change: {mine}"
         assert all(p.min_seconds == 4.5 for p in late), f"{name} still had the old policy: {late}"
         first_seen[name] = min((p.sent_after for p in mine if p.min_seconds == 4.5), default=None)
     print(f"\npolicy changed through {changed_by}; first seen after (s): {first_seen}")
