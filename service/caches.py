@@ -27,8 +27,9 @@ class TTLCache(Generic[Value]):
         self.max_entries = max_entries
         # Plain dict operations: each is atomic under the GIL, so request threads need no lock.
         self._entries: dict[Hashable, tuple[float, Value | None]] = {}
-        # Bumped by every invalidation: a value loaded before one (the row as it was before a
-        # change) must not be stored after it and outlive the change by a whole `ttl`.
+        # Bumped by clear(): a value loaded before it (the row as it was before a change heard
+        # from another process) must not be stored after it and outlive the change by a whole
+        # `ttl`. Not by invalidate(), which the posting path calls for articles on every comment.
         self._generation = 0
 
     def get(self, key: Hashable, load: Callable[[], Value | None]) -> Value | None:
@@ -45,7 +46,6 @@ class TTLCache(Generic[Value]):
         return value
 
     def invalidate(self, keys: Iterable[Hashable]) -> None:
-        self._generation += 1
         for key in keys:
             self._entries.pop(key, None)
 
