@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import redis
+
 from tests.reliability.conftest import LiveServer, free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -289,3 +291,8 @@ class Cluster:
             self.worker.stop()
         for server in self.instances.values():
             server.stop()
+        # The run's Celery queue leaves its binding behind in the shared Redis.
+        with contextlib.suppress(redis.RedisError):
+            client = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
+            client.delete(f"_kombu.binding.webhooks-{self.run_id}", f"webhooks-{self.run_id}")
+            client.close()
