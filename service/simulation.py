@@ -10,14 +10,18 @@ import sqlalchemy as sa
 
 from .db import Article, Comment, Site
 from .extensions import db
-from .moderation.policy import CompiledLists, Policy, decide, match_words
+from .moderation.policy import CompiledLists, Policy, decide, match_words, merge_policy
+from .sites import checked_policy
 
 MAX_EXAMPLES = 20
 
 
 def simulate(site: Site, proposed_changes: dict[str, Any], last: int) -> dict[str, Any]:
     current = Policy.from_dict(site.policy)
-    proposed = Policy.from_dict({**(site.policy or {}), **proposed_changes})
+    # Merged as a PATCH would merge them, so the simulation shows what saving them would do.
+    proposed = Policy.from_dict(
+        checked_policy(merge_policy(site.policy, proposed_changes), proposed_changes, "policy.")
+    )
     lists_now, lists_new = CompiledLists.from_policy(current), CompiledLists.from_policy(proposed)
     rows = db.session.execute(
         sa.select(Comment, Article.premoderated)

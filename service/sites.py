@@ -17,12 +17,24 @@ from .errors import Conflict, Forbidden, NotFound, ValidationFailed
 from .extensions import db
 from .identity.origins import url_on_origins
 from .identity.store import SsoSecrets, rotate_sso_secret
-from .moderation.policy import CompiledLists, Policy
+from .moderation.policy import CompiledLists, Policy, merge_policy, threshold_errors
 from .transitions import article_changed, thread_changed
 
 
 def full_policy(stored: dict[str, Any] | None) -> dict[str, Any]:
+    """The effective policy: what is stored, with the default of every key and value left out."""
     return Policy.from_dict(stored).to_dict()
+
+
+def checked_policy(stored: dict[str, Any], sent: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """`stored` if its effective thresholds hold together (hold <= reject per label), else 422
+    naming each field that breaks the rule, as the request wrote it."""
+    problems = threshold_errors(stored, sent)
+    if problems:
+        error = ValidationFailed(prefix + problems[0][0], problems[0][1])
+        error.errors = [{"field": prefix + f, "location": "json", "message": m} for f, m in problems]
+        raise error
+    return stored
 
 
 def site_view(site: Site) -> dict[str, Any]:
@@ -97,7 +109,7 @@ def create_site(data: dict[str, Any]) -> Site:
         slug=data["slug"],
         name=data["name"],
         allowed_origins=data.get("allowed_origins", []),
-        policy=data.get("policy", {}),
+        policy=checked_policy(merge_policy({}, data.get("policy", {})), data.get("policy", {}), "policy."),
     )
     db.session.add(site)
     try:
@@ -114,13 +126,22 @@ def update_site(site: Site, data: dict[str, Any]) -> Site:
     if "allowed_origins" in data:
         site.allowed_origins = data["allowed_origins"]
     if "policy" in data:
-        policy = dict(site.policy or {})
-        policy.update(data["policy"])
-        site.policy = policy
+        site.policy = checked_policy(merge_policy(site.policy, data["policy"]), data["policy"], "policy.")
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
     announce_settings_change()
     return site
+
+
+def change_policy(site: Site, sent: dict[str, Any], *, replace: bool = False) -> dict[str, Any]:
+    """PATCH (merge into the current policy) or PUT (`replace`: keys left out take their
+    defaults) a site's policy; the effective policy that results."""
+    stored = merge_policy({}, sent) if replace else merge_policy(site.policy, sent)
+    site.policy = checked_policy(stored, sent)
+    db.session.commit()
+    current_app.extensions["sites"].invalidate([site.id])
+    announce_settings_change()
+    return full_policy(site.policy)
 
 
 def rotate_sso(site: Site, grace_hours: float) -> str:

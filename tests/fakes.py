@@ -34,3 +34,17 @@ class FailingScorer:
 
     def score(self, texts):
         raise ScorerError("model crashed")
+
+
+class FixedScorer:
+    """Gives every text the same scores: a policy's effect on a known score, with no model in the way."""
+
+    name = "fixed"
+    version = "1"
+    labels = LABELS
+
+    def __init__(self, **scores: float):
+        self.scores = {label: scores.get(label, 0.01) for label in LABELS}
+
+    def score(self, texts):
+        return [dict(self.scores) for _ in texts]

@@ -15,6 +15,7 @@ from ..schemas.admin import (
     KeyCreatedSchema,
     KeyCreateSchema,
     KeySchema,
+    PolicySchema,
     RotateSsoSecretSchema,
     SiteCreateSchema,
     SiteSchema,
@@ -67,6 +68,34 @@ class OneSite(MethodView):
         updated = sites.update_site(site, data)
         current_app.extensions["key_cache"].clear()  # allowed origins live in the cached keys
         return sites.site_view(updated)
+
+
+@blp.route("/sites/<string:slug>/policy")
+class SitePolicy(MethodView):
+    @authorized(blp, "moderator")
+    @blp.response(200, PolicySchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site")
+    def get(self, slug):
+        """Read the site's effective policy: every key, defaults filled in (moderators too)"""
+        return sites.full_policy(sites.site_by_slug(slug, current_principal()).policy)
+
+    @authorized(blp, "admin")
+    @blp.arguments(PolicySchema())
+    @blp.response(200, PolicySchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site")
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields (a hold above its reject)")
+    def patch(self, data, slug):
+        """Change some of the policy: keys left out stay; thresholds merge per label and per value"""
+        return sites.change_policy(sites.site_by_slug(slug, current_principal()), data)
+
+    @authorized(blp, "admin")
+    @blp.arguments(PolicySchema())
+    @blp.response(200, PolicySchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site")
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields (a hold above its reject)")
+    def put(self, data, slug):
+        """Replace the policy: keys and threshold values left out take their defaults"""
+        return sites.change_policy(sites.site_by_slug(slug, current_principal()), data, replace=True)
 
 
 @blp.route("/sites/<string:slug>/sso-secret", methods=["POST"])

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from ..db import ROLES
-from ..moderation.policy import POLICY_LABELS
+from ..moderation.policy import DEFAULT_THRESHOLDS as DEFAULTS
+from ..moderation.policy import POLICY_LABELS, Policy
 from ..scoring.base import OPTIONAL_LABELS
 from .common import CleanString
 
@@ -21,22 +22,38 @@ DOMAIN = fields.String(
 
 
 class ThresholdsSchema(Schema):
-    hold = fields.Float(allow_none=True, load_default=None, validate=SCORE)
-    reject = fields.Float(allow_none=True, load_default=None, validate=SCORE)
+    """One label's thresholds. In a PATCH a value left out keeps its current one; in a PUT or a
+    new site it takes its default. Whether hold <= reject is checked on the result."""
 
-    @validates_schema
-    def _hold_below_reject(self, data, **kwargs):
-        hold, reject = data.get("hold"), data.get("reject")
-        if hold is not None and reject is not None and reject < hold:
-            raise ValidationError("must not be below hold", "reject")
+    hold = fields.Float(
+        allow_none=True,
+        validate=SCORE,
+        metadata={"description": "hold at or above this score (null: never)", "default": DEFAULTS.hold},
+    )
+    reject = fields.Float(
+        allow_none=True,
+        validate=SCORE,
+        metadata={"description": "reject at or above this score (null: never)", "default": DEFAULTS.reject},
+    )
+
+
+# One property per label (not a free-form map), so the document lists them and an error names
+# the field as written: `policy.thresholds.insult.hold`. null resets a label to its defaults.
+LabelThresholdsSchema = Schema.from_dict(
+    {label: fields.Nested(ThresholdsSchema, allow_none=True) for label in (*POLICY_LABELS, *OPTIONAL_LABELS)},
+    name="LabelThresholdsSchema",
+)
 
 
 class PolicySchema(Schema):
-    thresholds = fields.Dict(
-        keys=fields.String(validate=validate.OneOf(POLICY_LABELS + OPTIONAL_LABELS)),
-        values=fields.Nested(ThresholdsSchema),
+    """A site's policy. Every key is optional: PATCH changes the keys given (thresholds per label
+    and per value), PUT and a new site take the default of each key left out."""
+
+    thresholds = fields.Nested(
+        LabelThresholdsSchema,
         metadata={
-            "description": "per label: hold at or above `hold`, reject at or above `reject` (null: never)"
+            "description": "per label: hold at or above `hold`, reject at or above `reject` (null: never);"
+            f" a label left out holds at {DEFAULTS.hold} and never rejects"
         },
     )
     premoderation = fields.Boolean(metadata={"description": "hold every comment for a moderator"})
@@ -46,6 +63,22 @@ class PolicySchema(Schema):
         metadata={"description": "reject; `word*` matches words starting with it"},
     )
     suspect_words = fields.List(WORD, validate=validate.Length(max=5000), metadata={"description": "hold"})
+    builtin_word_lists = fields.Boolean(
+        metadata={
+            "description": "also match the service's English lists (slurs reject; the strongest abuse,"
+            " sexual insults and threats hold); the site's own lists add to them"
+        }
+    )
+    trust_after_approved = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=1, max=10000),
+        metadata={"description": "approved comments after which an author is trusted"},
+    )
+    trust_clean_days = fields.Integer(
+        strict=True,
+        validate=validate.Range(min=0, max=3650),
+        metadata={"description": "...with no rejected comment in this many days"},
+    )
     report_threshold = fields.Float(
         validate=validate.Range(min=0.5, max=1000),
         metadata={
@@ -98,6 +131,16 @@ class PolicySchema(Schema):
     )
 
 
+def _document_defaults(schema: type[Schema], defaults: dict) -> None:
+    """Each key's default, in the OpenAPI document, read off the Policy dataclass (one truth)."""
+    for name, field in schema._declared_fields.items():
+        if name in defaults and name != "thresholds":
+            field.metadata.setdefault("default", defaults[name])
+
+
+_document_defaults(PolicySchema, Policy().to_dict())
+
+
 class OriginField(fields.String):
     """A browser origin: scheme://host[:port], nothing after it."""
 
@@ -129,7 +172,11 @@ class SiteUpdateSchema(Schema):
     name = CleanString(max_length=200)
     allowed_origins = fields.List(OriginField(), validate=validate.Length(max=50))
     policy = fields.Nested(
-        PolicySchema, metadata={"description": "keys given replace the current ones; others stay"}
+        PolicySchema,
+        metadata={
+            "description": "merged into the current policy: keys left out stay, thresholds merge per"
+            " label and per value (sending only `reject` keeps `hold`), lists are replaced"
+        },
     )
 
 

@@ -50,11 +50,11 @@ def test_create_site_and_change_its_policy(client, admin):
         ({"slug": "ok-slug", "name": "x", "allowed_origins": ["ftp://a.example"]}, "allowed_origins.0"),
         (
             {"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"rudeness": {"hold": 0.5}}}},
-            "policy.thresholds.rudeness.key",
+            "policy.thresholds.rudeness",
         ),
         (
             {"slug": "ok-slug", "name": "x", "policy": {"thresholds": {"insult": {"hold": 1.5}}}},
-            "policy.thresholds.insult.value.hold",
+            "policy.thresholds.insult.hold",
         ),
         (
             {
@@ -62,7 +62,7 @@ def test_create_site_and_change_its_policy(client, admin):
                 "name": "x",
                 "policy": {"thresholds": {"insult": {"hold": 0.8, "reject": 0.5}}},
             },
-            "policy.thresholds.insult.value.reject",
+            "policy.thresholds.insult.hold",
         ),
         ({"slug": "ok-slug", "name": "x", "policy": {"banned_words": ["x" * 101]}}, "policy.banned_words.0"),
     ],

@@ -420,3 +420,29 @@ def test_admin_sees_webhook_endpoints_and_their_deliveries(server, console):
     expect(row).to_be_visible()
     row.get_by_role("button", name="Deliveries").click()
     expect(page.locator("#deliveries-table tbody tr").first).to_contain_text("comment.created")
+
+
+def test_policy_view_shows_the_effective_policy(server, console):
+    """After a PATCH that sets only insult's reject, the console shows insult still held at the
+    default 0.5 and every other label as it was."""
+    admin_key = server.keys["admin"]
+    before = moderation(server, "GET", "/v1/admin/sites/demo/policy", key=admin_key).get_json()
+    changed = moderation(
+        server,
+        "PATCH",
+        "/v1/admin/sites/demo/policy",
+        key=admin_key,
+        json={"thresholds": {"insult": {"reject": 0.95}}},
+    )
+    assert changed.status_code == 200, changed.get_json()
+    try:
+        page = console()
+        page.get_by_role("link", name="Policy").click()
+        table = page.locator("#policy-thresholds")
+        expect(table.locator("tr", has_text="insult")).to_contain_text("0.50")
+        expect(table.locator("tr", has_text="insult")).to_contain_text("0.95")
+        expect(table.locator("tr", has_text="threat")).to_contain_text("never (a person decides)")
+        expect(page.locator("#policy-body")).to_contain_text("Built-in English lists")
+    finally:
+        restored = moderation(server, "PUT", "/v1/admin/sites/demo/policy", key=admin_key, json=before)
+        assert restored.status_code == 200, restored.get_json()

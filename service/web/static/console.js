@@ -127,7 +127,7 @@
     });
   }
   function showSignIn(message) {
-    ["queue-view", "stats-view", "webhooks-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
     show($("signin-view"), true);
     var err = $("signin-error");
     err.textContent = message || "";
@@ -164,9 +164,9 @@
     // #comment/<id>: one comment, wherever it is (the copies a duplicate names link there).
     state.single = view === "comment" && /^\d+$/.test(parts[1] || "") ? parseInt(parts[1], 10) : null;
     if (state.single) view = "queue";
-    if (["queue", "stats", "webhooks"].indexOf(view) < 0 || (view === "webhooks" && state.me.role !== "admin")) view = "queue";
+    if (["queue", "stats", "policy", "webhooks"].indexOf(view) < 0 || (view === "webhooks" && state.me.role !== "admin")) view = "queue";
     state.view = view;
-    ["queue", "stats", "webhooks"].forEach(function (v) { show($(v + "-view"), v === view); });
+    ["queue", "stats", "policy", "webhooks"].forEach(function (v) { show($(v + "-view"), v === view); });
     document.querySelectorAll("#tabs a").forEach(function (a) {
       if (a.getAttribute("data-view") === view) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
@@ -176,6 +176,7 @@
     show($("bulkbar"), !state.single);
     if (view === "queue") { loadCounts(); if (state.single) loadOne(state.single); else loadQueue(false); }
     if (view === "stats") loadStats();
+    if (view === "policy") loadPolicy();
     if (view === "webhooks") loadEndpoints();
   }
 
@@ -775,6 +776,63 @@
     box.appendChild(chart);
     box.appendChild(legend([["precision", "Precision"], ["recall", "Recall"]]));
     box.appendChild(el("p", { class: "muted small", text: "Precision: of the comments the model held for a label, the share moderators rejected. Recall: of the comments moderators rejected, the share the model had held for it." }));
+  }
+
+  // --- policy ----------------------------------------------------------------------------
+  // The effective policy as the service applies it: every key, defaults filled in.
+  var POLICY_GROUPS = [
+    ["Queue and trust", ["premoderation", "trusted_skip_premoderation", "trust_after_approved", "trust_clean_days", "banned_author_status", "anonymous_posting", "unsupported_language"]],
+    ["Reports", ["report_threshold", "report_flood_per_hour", "rejection_reasons"]],
+    ["Spam", ["new_reader_approved", "allowed_domains", "blocked_domains", "duplicate_window_minutes", "velocity_per_minute", "velocity_per_hour", "velocity_action", "bot_checks", "bot_min_seconds"]]
+  ];
+  function policyValue(v) {
+    if (v === true) return "yes";
+    if (v === false) return "no";
+    if (v == null) return "never";
+    if (Array.isArray(v)) return v.length ? v.join(", ") : "none";
+    return String(v);
+  }
+  function loadPolicy() {
+    var site = statsSite();
+    var err = $("policy-error");
+    var box = clear($("policy-body"));
+    if (!site) { err.textContent = "Choose a site to see its policy."; show(err, true); return; }
+    api("GET", "/v1/admin/sites/" + encodeURIComponent(site) + "/policy").then(function (res) {
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      var p = res.data;
+      $("policy-title").textContent = "Policy of " + site;
+      var rows = Object.keys(p.thresholds).map(function (label) {
+        var t = p.thresholds[label];
+        return el("tr", null, [el("th", { scope: "row", text: label.replace(/_/g, " ") }),
+          el("td", { class: "num", text: t.hold == null ? "never" : num(t.hold) }),
+          el("td", { class: "num", text: t.reject == null ? "never (a person decides)" : num(t.reject) })]);
+      });
+      box.appendChild(el("section", { class: "panel policy-part" }, [
+        el("h2", { text: "Model thresholds" }),
+        el("p", { class: "muted small", text: "A comment whose score for a label is at or above hold waits for a moderator; at or above reject it is rejected." }),
+        el("table", { class: "table", id: "policy-thresholds" }, [
+          el("thead", null, [el("tr", null, [el("th", { text: "Label" }), el("th", { text: "Hold at" }), el("th", { text: "Reject at" })])]),
+          el("tbody", null, rows)
+        ])
+      ]));
+      box.appendChild(el("section", { class: "panel policy-part" }, [
+        el("h2", { text: "Word lists" }),
+        el("dl", { class: "policy-list" }, [
+          el("dt", { text: "Built-in English lists" }), el("dd", { text: p.builtin_word_lists ? "on (slurs reject; the strongest abuse and threats hold)" : "off" }),
+          el("dt", { text: "Banned words (reject)" }), el("dd", { class: "mono", text: policyValue(p.banned_words) }),
+          el("dt", { text: "Suspect words (hold)" }), el("dd", { class: "mono", text: policyValue(p.suspect_words) })
+        ])
+      ]));
+      POLICY_GROUPS.forEach(function (group) {
+        var items = [];
+        group[1].forEach(function (key) {
+          if (!(key in p)) return;
+          items.push(el("dt", { text: key.replace(/_/g, " ") }), el("dd", { text: policyValue(p[key]) }));
+        });
+        box.appendChild(el("section", { class: "panel policy-part" }, [el("h2", { text: group[0] }), el("dl", { class: "policy-list" }, items)]));
+      });
+    });
   }
 
   // --- webhooks (admins) -----------------------------------------------------------------
