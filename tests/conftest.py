@@ -140,6 +140,8 @@ def _make_app(database_url, scorer, overrides, instance_path):
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "RATELIMIT_ENABLED": False,
+        # Never the shared Redis, even with REDIS_URL exported: every test resets the limiter.
+        "RATELIMIT_STORAGE_URI": "memory://",
         # Under a loaded CI machine a real scorer can miss 250 ms; only deadline tests shorten this.
         "SCORING_DEADLINE_MS": 10_000,
         **overrides,
