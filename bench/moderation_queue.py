@@ -3,9 +3,15 @@
 Seeds one site with 1,000 articles and a million comments (90% approved, 5% held, 3% rejected,
 1% pending, 1% reported), then measures server-side latency (Flask in-process, real
 PostgreSQL) of queue pages of 50: first page and deep pages by cursor, in each sort, with
-filters; the queue counts; and moderators' decisions. Prints p50/p95/p99 and the query plans.
+filters; the queue counts; and moderators' decisions. Prints p50/p95/p99 and the plans of the
+queries a page runs.
+
+It measures twice: first with no planner statistics at all (the tables as a bulk load leaves
+them before autovacuum has run: autovacuum is off for them during the run), then after
+VACUUM ANALYZE. Production meets stale statistics, so a page must be fast in both.
 
     .venv/bin/python bench/moderation_queue.py [--rows 1000000] [--repeat 40] [--keep]
+                                               [--stats stale,analyzed]
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DB_NAME = "bench_queue"
+TABLES = ("comments", "authors", "articles")
 
 SEED = """
 INSERT INTO comments (site_id, article_id, depth, status, author_name, author_key, text, scores,
@@ -80,12 +87,16 @@ def prepare(rows: int, keep: bool) -> str:
     from service.sites import create_site
 
     migrate(url)
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        # Statistics are the run's to take (or not): autovacuum would analyze mid-run.
+        for table in TABLES:
+            conn.execute(sa.text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
     app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench"})
     with app.app_context():
         create_site(
             {"slug": "bench", "name": "Bench", "allowed_origins": ["https://bench.example"], "policy": {}}
         )
-    engine = sa.create_engine(url)
     started = time.time()
     with engine.begin() as conn:
         conn.execute(
@@ -109,16 +120,169 @@ def prepare(rows: int, keep: bool) -> str:
                 {"rows": rows},
             )
         print(f"\rseeded {min(rows, start + step):,}/{rows:,} comments", end="", file=sys.stderr)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(sa.text("ANALYZE comments"))  # for recount's plan; the runs set statistics their way
     with app.app_context():
         from service.authors import recount
 
         recount()  # the seed wrote comments around the transitions that count authors
-    # What autovacuum does soon after a bulk load: statistics, and the visibility map that lets
-    # index-only scans (author histories) skip the table.
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(sa.text("VACUUM ANALYZE comments"))
     print(f"\nseeded in {time.time() - started:.0f}s", file=sys.stderr)
     return url
+
+
+def forget_statistics(url: str) -> None:
+    """Put the tables back as a bulk load leaves them: never analyzed, never vacuumed (as far as
+    the planner can tell). Needs a superuser, as the benchmark's PostgreSQL user is."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for table in TABLES:
+            conn.execute(sa.text(f"ALTER TABLE {table} SET (autovacuum_enabled = false)"))
+            forget = "DELETE FROM pg_statistic WHERE starelid = CAST(:t AS regclass)"
+            conn.execute(sa.text(forget), {"t": table})
+            conn.execute(
+                sa.text(
+                    "UPDATE pg_class SET reltuples = -1, relpages = 0, relallvisible = 0 "
+                    "WHERE oid = CAST(:t AS regclass) "
+                    "OR oid IN (SELECT indexrelid FROM pg_index WHERE indrelid = CAST(:t AS regclass))"
+                ),
+                {"t": table},
+            )
+    engine.dispose()
+
+
+def analyze(url: str) -> None:
+    """What autovacuum does soon after a bulk load: statistics, and the visibility map that lets
+    index-only scans (author histories) skip the table."""
+    engine = sa.create_engine(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in TABLES:
+            conn.execute(sa.text(f"VACUUM ANALYZE {table}"))
+    engine.dispose()
+
+
+def estimates(url: str) -> str:
+    """What the planner believes of each table's size, next to the truth."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        lines = []
+        for table in TABLES:
+            reltuples = conn.execute(
+                sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"), {"t": table}
+            ).scalar()
+            rows = conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar()
+            lines.append(f"{table}: {rows:,} rows, pg_class.reltuples {reltuples:,.0f}")
+    engine.dispose()
+    return "; ".join(lines)
+
+
+CASES = {
+    "held, oldest, first page": {"queue": "held"},
+    "held, newest, first page": {"queue": "held", "sort": "newest"},
+    "held, most toxic, first page": {"queue": "held", "sort": "toxic"},
+    "reported, most reported": {"queue": "reported", "sort": "reported"},
+    "pending, oldest": {"queue": "pending"},
+    "held, insult >= 0.9": {"queue": "held", "label": "insult", "min_score": 0.9},
+    "held, words 'budget'": {"queue": "held", "q": "budget"},
+    "held, one author": {"queue": "held", "author": "user:123"},
+    "held, one article": {"queue": "held", "site": "bench", "article": "article-7"},
+    "approved, oldest": {"queue": "approved"},
+}
+# Pages whose queries are explained (the statements the service runs, with their parameters):
+# every case's first page, and a page of the toxic sort past the first (a keyset condition).
+PLANNED = {**CASES, "held, most toxic (page 2)": {"queue": "held", "sort": "toxic", "pages": 2}}
+
+
+def measure(client, headers: dict, repeat: int) -> dict[str, dict]:
+    def timed(path: str, params: dict | None = None) -> tuple[float, dict]:
+        started = time.perf_counter()
+        response = client.get(path, query_string=params or {}, headers=headers)
+        elapsed = time.perf_counter() - started
+        assert response.status_code == 200, response.get_json()
+        return elapsed, response.get_json()
+
+    results: dict[str, dict] = {}
+    for name, params in CASES.items():
+        params = {"limit": 50, **params}
+        for _ in range(3):  # warm caches
+            timed("/v1/moderation/comments", params)
+        first = [timed("/v1/moderation/comments", params)[0] for _ in range(repeat)]
+        results[name] = percentiles(first)
+        # Deep pages: walk 20 pages by cursor, then time the pages from there on.
+        cursor = None
+        for _ in range(20):
+            _, page = timed("/v1/moderation/comments", {**params, **({"cursor": cursor} if cursor else {})})
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        if cursor:
+            deep = []
+            for _ in range(repeat):
+                elapsed, page = timed("/v1/moderation/comments", {**params, "cursor": cursor})
+                deep.append(elapsed)
+            results[name + " (page 21)"] = percentiles(deep)
+
+    counts = [timed("/v1/moderation/queues")[0] for _ in range(10)]
+    results["queue counts (5 queues)"] = percentiles(counts)
+
+    _, page = timed("/v1/moderation/comments", {"queue": "held", "limit": 100})
+    decisions = []
+    for item in page["items"][:repeat]:
+        started = time.perf_counter()
+        response = client.post(
+            f"/v1/moderation/comments/{item['id']}/decision",
+            json={"status": "approved"},
+            headers={**headers, "If-Match": f'"{item["version"]}"'},
+        )
+        decisions.append(time.perf_counter() - started)
+        assert response.status_code == 200, response.get_json()
+    results["decision (approve)"] = percentiles(decisions)
+    return results
+
+
+def plans(app, client, headers: dict) -> dict[str, tuple[float, str]]:
+    """EXPLAIN ANALYZE of each statement a page runs on the comments, articles and authors: the
+    database's time for the page (planning and execution, summed) and the plans."""
+    from service.extensions import db
+
+    statements: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        planner = "set_config(" in statement  # settings the service gives the planner
+        if planner or any(f" {t}" in statement for t in TABLES) and "api_keys" not in statement:
+            statements.append((statement, parameters))
+
+    out = {}
+    with app.app_context():
+        engine = db.engine
+    for name, params in PLANNED.items():
+        params = {"limit": 50, **params}
+        pages = params.pop("pages", 1)
+        cursor = None
+        for _ in range(pages - 1):
+            page = client.get("/v1/moderation/comments", query_string=params, headers=headers).get_json()
+            cursor = page["next_cursor"]
+        statements.clear()
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            query = {**params, **({"cursor": cursor} if cursor else {})}
+            response = client.get("/v1/moderation/comments", query_string=query, headers=headers)
+            assert response.status_code == 200, response.get_json()
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+        texts, milliseconds = [], 0.0
+        with engine.begin() as conn:  # one transaction, as the request's: settings hold in it
+            for statement, parameters in statements:
+                if "set_config(" in statement:
+                    conn.exec_driver_sql(statement, parameters)
+                    texts.append(" ".join(statement.split()) + f" {parameters}")
+                    continue
+                lines = [row[0] for row in conn.exec_driver_sql("EXPLAIN ANALYZE " + statement, parameters)]
+                milliseconds += sum(
+                    float(line.split(":")[1].split()[0]) for line in lines if line.endswith(" ms")
+                )
+                texts.append(" ".join(statement.split()) + "\n" + "\n".join(lines))
+        out[name] = (milliseconds, "\n\n".join(texts))
+    return out
 
 
 def main() -> None:
@@ -128,7 +292,16 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="reuse a seeded database of the same size")
+    parser.add_argument(
+        "--stats",
+        default="stale,analyzed",
+        help="comma-separated, in order: stale (no statistics, as after a bulk load), analyzed",
+    )
+    parser.add_argument("--no-plans", action="store_true", help="skip EXPLAIN ANALYZE of the pages")
     args = parser.parse_args()
+    modes = args.stats.split(",")
+    if set(modes) - {"stale", "analyzed"}:
+        sys.exit("--stats takes stale and analyzed")
 
     url = prepare(args.rows, args.keep)
     from service import create_app
@@ -143,89 +316,37 @@ def main() -> None:
     client = app.test_client()
     headers = {"Authorization": f"Bearer {key}"}
 
-    def timed(path: str, params: dict | None = None) -> tuple[float, dict]:
-        started = time.perf_counter()
-        response = client.get(path, query_string=params or {}, headers=headers)
-        elapsed = time.perf_counter() - started
-        assert response.status_code == 200, response.get_json()
-        return elapsed, response.get_json()
+    results: dict[str, dict[str, dict]] = {}
+    plan_text: dict[str, dict[str, str]] = {}
+    beliefs: dict[str, str] = {}
+    for mode in modes:
+        if mode == "stale":
+            forget_statistics(url)
+        else:
+            analyze(url)
+        with app.app_context():
+            from service.extensions import db
 
-    cases = {
-        "held, oldest, first page": {"queue": "held"},
-        "held, newest, first page": {"queue": "held", "sort": "newest"},
-        "held, most toxic, first page": {"queue": "held", "sort": "toxic"},
-        "reported, most reported": {"queue": "reported", "sort": "reported"},
-        "pending, oldest": {"queue": "pending"},
-        "held, insult >= 0.9": {"queue": "held", "label": "insult", "min_score": 0.9},
-        "held, words 'budget'": {"queue": "held", "q": "budget"},
-        "held, one author": {"queue": "held", "author": "user:123"},
-        "held, one article": {"queue": "held", "site": "bench", "article": "article-7"},
-        "approved, oldest": {"queue": "approved"},
-    }
-    results: dict[str, dict] = {}
-    for name, params in cases.items():
-        params = {"limit": 50, **params}
-        for _ in range(3):  # warm caches
-            timed("/v1/moderation/comments", params)
-        first = [timed("/v1/moderation/comments", params)[0] for _ in range(args.repeat)]
-        results[name] = percentiles(first)
-        # Deep pages: walk 20 pages by cursor, then time the pages from there on.
-        cursor = None
-        for _ in range(20):
-            _, page = timed("/v1/moderation/comments", {**params, **({"cursor": cursor} if cursor else {})})
-            cursor = page["next_cursor"]
-            if not cursor:
-                break
-        if cursor:
-            deep = []
-            for _ in range(args.repeat):
-                elapsed, page = timed("/v1/moderation/comments", {**params, "cursor": cursor})
-                deep.append(elapsed)
-            results[name + " (page 21)"] = percentiles(deep)
+            db.engine.dispose()  # no plan cached by a connection from before
+        beliefs[mode] = estimates(url)
+        results[mode] = measure(client, headers, args.repeat)
+        if not args.no_plans:
+            plan_text[mode] = plans(app, client, headers)
 
-    counts = [timed("/v1/moderation/queues")[0] for _ in range(10)]
-    results["queue counts (5 queues)"] = percentiles(counts)
-
-    _, page = timed("/v1/moderation/comments", {"queue": "held", "limit": 100})
-    decisions = []
-    for item in page["items"][: args.repeat]:
-        started = time.perf_counter()
-        response = client.post(
-            f"/v1/moderation/comments/{item['id']}/decision",
-            json={"status": "approved"},
-            headers={**headers, "If-Match": f'"{item["version"]}"'},
-        )
-        decisions.append(time.perf_counter() - started)
-        assert response.status_code == 200, response.get_json()
-    results["decision (approve)"] = percentiles(decisions)
-
-    engine = sa.create_engine(url)
-    with engine.connect() as conn:
-        item = (
-            "SELECT c.*, a.external_id, a.title, a.url, au.approved_count, au.rejected_count, au.held_count "
-            "FROM comments c JOIN articles a ON a.id = c.article_id LEFT JOIN authors au "
-            "ON au.site_id = c.site_id AND au.author_key = c.author_key WHERE c.site_id = 1 AND "
-        )
-        plans = {
-            "held, oldest": item + "c.status = 'held' AND c.reports_open = 0 ORDER BY c.id LIMIT 51",
-            "held, most toxic (page 21)": item + "c.status = 'held' AND c.reports_open = 0 "
-            "AND (c.max_score, c.id) < (0.5, 500000) ORDER BY c.max_score DESC, c.id DESC LIMIT 51",
-            "held, insult >= 0.9": item + "c.status = 'held' AND c.reports_open = 0 "
-            "AND CAST((c.scores ->> 'insult') AS FLOAT) >= 0.9 ORDER BY c.id LIMIT 51",
-            "reported, most reported": item + "c.reports_open > 0 AND c.status IN ('approved', 'held') "
-            "ORDER BY c.report_count DESC, c.id DESC LIMIT 51",
-        }
-        plan_text = {
-            name: "\n".join(row[0] for row in conn.execute(sa.text("EXPLAIN ANALYZE " + sql)))
-            for name, sql in plans.items()
-        }
-
-    print(f"\nQueue benchmark: {args.rows:,} comments in PostgreSQL, pages of 50, server-side latency (ms)\n")
-    print(f"{'case':<40} {'p50':>7} {'p95':>7} {'p99':>7}")
-    for name, r in results.items():
-        print(f"{name:<40} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f}")
-    for name, text in plan_text.items():
-        print(f"\nplan: {name}\n{text}")
+    print(f"\nQueue benchmark: {args.rows:,} comments in PostgreSQL, pages of 50, server-side latency (ms)")
+    for mode in modes:
+        print(f"\n{mode} statistics ({beliefs[mode]})")
+        print(f"{'case':<40} {'p50':>7} {'p95':>7} {'p99':>7}")
+        for name, r in results[mode].items():
+            print(f"{name:<40} {r['p50']:>7.1f} {r['p95']:>7.1f} {r['p99']:>7.1f}")
+    for mode, texts in plan_text.items():
+        for name, (_, text) in texts.items():
+            print(f"\nplan ({mode} statistics): {name}\n{text}")
+    if plan_text:
+        print("\nDatabase time per page (EXPLAIN ANALYZE, planning + execution of its statements, ms)")
+        print(f"{'case':<40}" + "".join(f" {mode:>9}" for mode in plan_text))
+        for name in PLANNED:
+            print(f"{name:<40}" + "".join(f" {texts[name][0]:>9.2f}" for texts in plan_text.values()))
     print(json.dumps({"benchmark": "queue", "rows": args.rows, "results": results}))
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql.util import ClauseAdapter
 
 from .auth import Principal
 from .cursors import decode_cursor, encode_cursor
@@ -76,74 +79,209 @@ def list_queue(
     principal: Principal, params: dict[str, Any], site_id: int | None, explainer: ExplanationCache | None
 ) -> dict[str, Any]:
     sort = params["sort"]
-    query = ITEMS.where(queue_filter(params["queue"]))
+    conditions = [queue_filter(params["queue"])]
+    # A filter that narrows the queue to few rows through its own index: one author's comments,
+    # one article's. Its rows are read first (see _page_statement).
+    narrowing = None
     if (scope := _scope(principal, site_id)) is not None:
-        query = query.where(scope)
+        conditions.append(scope)
     if params.get("article"):
         if site_id is None:
             raise ValidationFailed("article", "needs the site parameter too", "query")
-        query = query.where(Article.external_id == params["article"])
+        # The article's id first (an InitPlan, one unique-index probe), then its comments by the
+        # thread index, in the statuses the queue holds.
+        article_id = (
+            sa.select(Article.id)
+            .where(Article.site_id == site_id, Article.external_id == params["article"])
+            .scalar_subquery()
+        )
+        narrowing = sa.and_(Comment.article_id == article_id, Comment.status.in_(_statuses(params["queue"])))
     if params.get("label"):
-        query = query.where(label_score(params["label"]) >= params.get("min_score", 0.5))
+        conditions.append(label_score(params["label"]) >= params.get("min_score", 0.5))
     if "spam" in params:
-        query = query.where(Comment.spam.is_(params["spam"]))
+        conditions.append(Comment.spam.is_(params["spam"]))
     if params.get("language"):
         language = params["language"]
         unknown = language == UNKNOWN_LANGUAGE
-        query = query.where(Comment.language.is_(None) if unknown else Comment.language == language)
+        conditions.append(Comment.language.is_(None) if unknown else Comment.language == language)
     if params.get("author"):
         value = params["author"]
         if "@" in value:  # claimed e-mails too: moderators look for a troll's comments by it
-            query = query.where(Comment.author_email == value)
+            conditions.append(Comment.author_email == value)
         else:
-            query = query.where(Comment.author_key.in_({value, f"{VERIFIED_PREFIX}{value}"}))
+            by_key = Comment.author_key.in_({value, f"{VERIFIED_PREFIX}{value}"})
+            if narrowing is not None:
+                conditions.append(by_key)
+            else:  # the author's comments on the site (ix_comments_author)
+                narrowing = by_key if scope is None else sa.and_(scope, by_key)
     if params.get("q"):
         escaped = params["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Comment.text.ilike(f"%{escaped}%", escape="\\"))
+        conditions.append(Comment.text.ilike(f"%{escaped}%", escape="\\"))
     if params.get("since"):
-        query = query.where(Comment.created_at >= params["since"])
+        conditions.append(Comment.created_at >= params["since"])
     if params.get("until"):
-        query = query.where(Comment.created_at < params["until"])
+        conditions.append(Comment.created_at < params["until"])
     after = decode_cursor(params["cursor"], sort) if params.get("cursor") else None
     order, condition = _order_and_after(sort, after)
     if condition is not None:
-        query = query.where(condition)
+        conditions.append(condition)
     limit = params["limit"]
-    rows = list(db.session.execute(query.order_by(*order).limit(limit + 1)))
+    label = bool(params.get("label"))
+    statement, switched_off = _page_statement(conditions, narrowing, order, limit + 1, label)
+    with _planner_without(switched_off):
+        rows = list(db.session.execute(statement))
     has_more = len(rows) > limit
     rows = rows[:limit]
     return {
-        "items": queue_items(rows, explainer),
+        "items": queue_items(with_articles_and_authors(rows), explainer),
         "next_cursor": encode_cursor(_cursor_values(rows[-1], sort), sort) if has_more else None,
     }
 
 
-# A queue item: the comment with its article and its author's counts, in one query. Plain rows,
-# not ORM objects: a page only reads them, and loading 50 entities and their articles costs ms.
-ITEMS = (
-    sa.select(
-        *Comment.__table__.c,
-        Article.external_id.label("article_external_id"),
-        Article.title.label("article_title"),
-        Article.url.label("article_url"),
-        Article.verified.label("article_verified"),
-        Author.approved_count.label("author_approved"),
-        Author.rejected_count.label("author_rejected"),
-        Author.held_count.label("author_held"),
-    )
-    .join(Article, Article.id == Comment.article_id)
-    .outerjoin(Author, sa.and_(Author.site_id == Comment.site_id, Author.author_key == Comment.author_key))
+def _statuses(queue: str) -> tuple[str, ...]:
+    return ("approved", "held") if queue == "reported" else (queue,)
+
+
+def _page_statement(
+    conditions: list[sa.ColumnElement[bool]],
+    narrowing: sa.ColumnElement[bool] | None,
+    order: list[Any],
+    limit: int,
+    label: bool,
+) -> tuple[sa.Select, tuple[str, ...]]:
+    """The page's statement and the plan methods to switch off for it, so that its plan does not
+    hang on the planner's statistics (PostgreSQL; SQLite plans by its own rules). Without them (a
+    bulk load that autovacuum has not analyzed yet) every "site and status" condition looks like
+    one row, the small per-label indexes of held comments look cheapest for any held page, and
+    PostgreSQL read the whole held queue through one of them to sort it. So:
+    - a page of a whole queue is read in the order of the queue's own index, stopping after the
+      page (sorting switched off for the statement: only an index scan in the page's order is left);
+    - a page narrowed to an author or an article first takes that author's or article's comments
+      through their index, in a materialized CTE whose only conditions are theirs (no other index
+      applies), then filters and sorts those few rows;
+    - a label filter is left to the planner: its per-label index, or the queue's order, is the
+      better plan depending on how many comments pass the score, which only statistics tell."""
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    if narrowing is not None and postgres:
+        candidates = (
+            sa.select(*Comment.__table__.c).where(narrowing).cte("candidates").prefix_with("MATERIALIZED")
+        )
+        adapter = ClauseAdapter(candidates)
+        statement = (
+            sa.select(*candidates.c)
+            .where(*(adapter.traverse(c) for c in conditions))
+            .order_by(*(adapter.traverse(o) for o in order))
+            .limit(limit)
+        )
+        return statement, ()
+    if narrowing is not None:
+        conditions = [*conditions, narrowing]
+    statement = PAGE.where(*conditions).order_by(*order).limit(limit)
+    return statement, () if label else ("sort",)
+
+
+@contextmanager
+def _planner_without(methods: tuple[str, ...]) -> Iterator[None]:
+    """PostgreSQL's planner with some of its plan methods (enable_sort, enable_seqscan...) off for
+    the statements inside, on again after: the transaction goes on with other queries."""
+    if not methods or db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    switch = ", ".join(f"set_config('enable_{method}', :value, true)" for method in methods)
+    db.session.execute(sa.text(f"SELECT {switch}"), {"value": "off"})
+    try:
+        yield
+    finally:
+        db.session.execute(sa.text(f"SELECT {switch}"), {"value": "on"})
+
+
+# A page of the queue is read in two steps: the page's comments alone (one index scan, whatever
+# the planner's statistics say), then their articles and authors by key. A join in one statement
+# leaves the plan to row estimates: with stale ones (authors estimated at 16 rows when there were
+# 19,548) PostgreSQL scanned the whole authors table for every comment of the page.
+# Plain rows, not ORM objects: a page only reads them, and loading 50 entities costs ms.
+PAGE = sa.select(*Comment.__table__.c)
+_ARTICLES = sa.select(
+    Article.id,
+    Article.external_id.label("article_external_id"),
+    Article.title.label("article_title"),
+    Article.url.label("article_url"),
+    Article.verified.label("article_verified"),
 )
+_AUTHORS = sa.select(
+    Author.author_key,
+    Author.approved_count.label("author_approved"),
+    Author.rejected_count.label("author_rejected"),
+    Author.held_count.label("author_held"),
+)
+# On PostgreSQL one probe of the authors' unique key per author: given "site_id = 1 AND
+# author_key IN (...)", or a plain join, a planner that thinks the site has few authors reads
+# them all (an index scan on site_id, or a hash join). LIMIT 1 keeps the lateral subquery from
+# being flattened into such a join.
+_AUTHORS_BY_PROBE = sa.text(
+    "SELECT k.author_key, a.approved_count AS author_approved, a.rejected_count AS author_rejected, "
+    "a.held_count AS author_held FROM unnest(CAST(:keys AS varchar[])) AS k(author_key) "
+    "JOIN LATERAL (SELECT approved_count, rejected_count, held_count FROM authors "
+    "WHERE authors.site_id = :site AND authors.author_key = k.author_key LIMIT 1) AS a ON true"
+)
+_NO_AUTHOR = {"author_approved": None, "author_rejected": None, "author_held": None}
+
+
+class QueueRow(dict):
+    """A comment's columns with its article's and author's, read as attributes like a Row."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def with_articles_and_authors(rows: list[sa.Row]) -> list[QueueRow]:
+    """The page's comments with their articles and their authors' counts: one query each, by
+    primary key and by the authors' unique (site_id, author_key), so each is a few index probes."""
+    if not rows:
+        return []
+    keys_by_site: dict[int, set[str]] = {}
+    for c in rows:
+        if c.author_key:
+            keys_by_site.setdefault(c.site_id, set()).add(c.author_key)
+    articles = {}
+    authors: dict[tuple[int, str], dict[str, Any]] = {}
+    # Probes of the primary key and of the authors' unique key, whatever the statistics say (a
+    # table thought tiny is otherwise scanned whole).
+    with _planner_without(("seqscan", "bitmapscan")):
+        for a in db.session.execute(_ARTICLES.where(Article.id.in_({c.article_id for c in rows}))):
+            columns = a._asdict()
+            articles[columns.pop("id")] = columns  # the row's id stays the comment's
+        postgres = db.session.get_bind().dialect.name == "postgresql"
+        for site, keys in keys_by_site.items():
+            query = (
+                _AUTHORS_BY_PROBE.bindparams(site=site, keys=sorted(keys))
+                if postgres
+                else _AUTHORS.where(Author.site_id == site, Author.author_key.in_(keys))
+            )
+            for a in db.session.execute(query):
+                counts = a._asdict()
+                authors[(site, counts.pop("author_key"))] = counts
+    out = []
+    for c in rows:
+        row = QueueRow(c._mapping)
+        row.update(articles[c.article_id])
+        row.update(authors.get((c.site_id, c.author_key), _NO_AUTHOR))
+        out.append(row)
+    return out
 
 
 def item(comment_id: int, explainer: ExplanationCache | None = None) -> dict[str, Any]:
     """One comment as the queue shows it."""
-    return queue_items(list(db.session.execute(ITEMS.where(Comment.id == comment_id))), explainer)[0]
+    rows = list(db.session.execute(PAGE.where(Comment.id == comment_id)))
+    return queue_items(with_articles_and_authors(rows), explainer)[0]
 
 
-def queue_items(rows: list[sa.Row], explainer: ExplanationCache | None = None) -> list[dict[str, Any]]:
-    """Everything a moderator needs to decide, for rows of ITEMS: the parents and the reports
-    come in one more query each, and only when some comment on the page has them."""
+def queue_items(rows: list[QueueRow], explainer: ExplanationCache | None = None) -> list[dict[str, Any]]:
+    """Everything a moderator needs to decide, for rows of with_articles_and_authors: the parents
+    and the reports come in one more query each, and only when some comment on the page has them."""
     if not rows:
         return []
     parent_ids = {c.parent_id for c in rows if c.parent_id}
@@ -188,7 +326,7 @@ def report_view(report: Report) -> dict[str, Any]:
 
 
 def comment_detail(
-    comment: sa.Row,
+    comment: QueueRow,
     parent: Comment | None,
     reports: list[Report],
     explainer: ExplanationCache | None = None,

@@ -140,6 +140,35 @@ def test_counts_filters_and_sorts(client, factory, embed_key, mod, held):
     assert len(queue(client, mod, site="daily", article="a1")["items"]) == 3
 
 
+def test_queue_narrowed_to_an_author_or_an_article_filters_sorts_and_pages(
+    client, factory, embed_key, mod, insult_text
+):
+    # On PostgreSQL these pages read the author's or the article's comments first, then filter,
+    # sort and cut them (service/queue.py): the other filters and the cursor still apply.
+    troll = factory.reader_token("u-7", "Troll")
+    mine = [
+        factory.post(embed_key, text=f"{insult_text} #{i}", article=f"a{i % 2}", reader_token=troll)
+        for i in range(4)
+    ]
+    assert {r.get_json()["status"] for r in mine} == {"held"}
+    mine = [r.get_json()["id"] for r in mine]
+    other = factory.post(embed_key, text=f"{insult_text} #9", article="a0").get_json()["id"]
+
+    assert [i["id"] for i in queue(client, mod, author="u-7", sort="newest")["items"]] == mine[::-1]
+    first = queue(client, mod, author="u-7", limit=3)
+    second = queue(client, mod, author="u-7", limit=3, cursor=first["next_cursor"])
+    assert [i["id"] for i in first["items"] + second["items"]] == mine
+    assert second["next_cursor"] is None
+    assert first["items"][0]["author"]["history"] == {"approved": 0, "rejected": 0, "held": 4}
+    assert [i["id"] for i in queue(client, mod, author="u-7", q="#2")["items"]] == [mine[2]]
+    assert queue(client, mod, queue="approved", author="u-7")["items"] == []
+    on_a0 = queue(client, mod, site="daily", article="a0")["items"]
+    assert [i["id"] for i in on_a0] == [mine[0], mine[2], other]
+    both = queue(client, mod, site="daily", article="a0", author="u-7", sort="newest")["items"]
+    assert [(i["id"], i["article"]["id"]) for i in both] == [(mine[2], "a0"), (mine[0], "a0")]
+    assert queue(client, mod, site="daily", article="no-such-article")["items"] == []
+
+
 def test_queue_pages_by_cursor_in_every_sort(client, mod, held):
     for sort in ("oldest", "newest", "toxic", "reported"):
         page = queue(client, mod, sort=sort, limit=2)
