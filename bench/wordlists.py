@@ -224,6 +224,7 @@ def _load_matcher(ref: str):
     path.write_text(source)
     spec = importlib.util.spec_from_file_location("wordlists_ref", path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 

@@ -39,7 +39,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .sites import site_cache
 
     settings = load_settings(config)
-    app = Flask(__name__, instance_relative_config=True)
+    # The instance folder is a setting: an installed package's default (under sys.prefix) is
+    # not writable by the container's user.
+    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)
     app.config.update(settings)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
@@ -112,6 +114,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .webhooks import init_app as init_webhooks
 
     init_webhooks(app)
+    from .jobs import init_app as init_jobs
+
+    init_jobs(app)
     return app
 
 

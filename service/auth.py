@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
+import ipaddress
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -130,3 +132,33 @@ def require_role(*roles: str) -> Callable:
 
 def current_principal() -> Principal:
     return g.principal
+
+
+# Set by reverse proxies: a request carrying one came from elsewhere, whatever its socket says.
+PROXY_HEADERS = ("X-Forwarded-For", "Forwarded", "X-Real-IP")
+
+
+def _direct_from_this_machine() -> bool:
+    try:
+        loopback = ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:  # a Unix socket, or no address at all
+        return False
+    return loopback and not any(name in request.headers for name in PROXY_HEADERS)
+
+
+def require_metrics_access() -> None:
+    """/metrics tells traffic, decisions and errors across every site: it takes the METRICS_TOKEN
+    setting or an admin key for every site. With no token set, a scraper on this machine reads it
+    without one (loopback, and not relayed by a proxy, which would make any caller look local)."""
+    token = current_app.config.get("METRICS_TOKEN") or ""
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and given.strip():
+        if token and hmac.compare_digest(given.strip().encode(), token.encode()):
+            return
+        principal = authenticate()
+        if principal.role != "admin" or principal.site_id is not None:
+            raise Forbidden("metrics need the METRICS_TOKEN or an admin key for every site")
+        return
+    if not token and _direct_from_this_machine():
+        return
+    raise Unauthorized("send the METRICS_TOKEN (or an admin key for every site) as a Bearer token")

@@ -88,6 +88,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
     "RATELIMIT_POST": ("30 per minute", str, "posting limit per client address"),
     "RATELIMIT_POST_PER_SITE": ("3000 per minute", str, "posting limit per site key, all readers together"),
     "PROXY_COUNT": (0, _int, "reverse proxies in front (X-Forwarded-For is trusted this many hops)"),
+    "METRICS_TOKEN": (
+        "",
+        str,
+        "bearer token Prometheus sends to read /metrics (an admin key for every site works too);"
+        " empty: only a direct caller on this machine (loopback, no proxy) may read it without a key",
+    ),
     "RATELIMIT_ENABLED": (True, _bool, "turn rate limits off (benchmarks only)"),
     "CELERY_BROKER_URL": (
         "",

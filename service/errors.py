@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,30 @@ from flask import Response, current_app, json, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 PROBLEM_JSON = "application/problem+json"
+
+# Codes of the errors the framework raises (no route, wrong method, body too large, a limit hit),
+# in the API's own words and stable across Werkzeug versions; others get one from their name.
+HTTP_ERROR_CODES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    406: "not-acceptable",
+    409: "conflict",
+    411: "length-required",
+    412: "precondition-failed",
+    413: "body-too-large",
+    414: "uri-too-long",
+    415: "unsupported-media-type",
+    422: "validation-error",
+    428: "precondition-required",
+    429: "too-many-requests",
+    431: "headers-too-large",
+    500: "internal-error",
+    501: "not-implemented",
+    503: "unavailable",
+}
 
 
 class ServiceError(Exception):
@@ -173,6 +198,7 @@ def handle_http_exception(error: HTTPException) -> Response:
             errors.extend(flatten_messages(messages, location))
         code = "validation-error"
     status = error.code or 500
+    code = code or HTTP_ERROR_CODES.get(status) or re.sub(r"[^a-z0-9]+", "-", error.name.lower()).strip("-")
     headers = {}
     if error.response is None:
         # Headers such as Allow (405) and Retry-After (429) live on the exception.

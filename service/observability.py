@@ -17,6 +17,8 @@ import structlog
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from .auth import require_metrics_access
+
 REQUESTS = Counter("http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram(
     "http_request_duration_seconds",
@@ -122,6 +124,7 @@ def init_app(app: Flask) -> None:
     @app.route("/metrics")
     def metrics() -> Response:
         """Prometheus metrics (counts from every worker process in multiprocess mode)."""
+        require_metrics_access()
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

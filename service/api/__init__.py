@@ -6,15 +6,41 @@ webargs builds a new schema, and its nested ones, for every request."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import flask_smorest
 from flask import Response, current_app
-from flask_smorest import Blueprint
+from webargs.core import missing
+from webargs.flaskparser import FlaskParser
 
 from ..auth import require_role
-from ..schemas.common import ProblemSchema
+from ..errors import ValidationFailed
+from ..schemas.common import NOT_UNICODE, ProblemSchema, lone_surrogate_at
+
+# Raw UTF-8 cannot carry a surrogate (webargs decodes strictly): only a \uD800-\uDFFF escape can.
+_ESCAPED_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+class GuardedParser(FlaskParser):
+    """webargs' parser with one check for every JSON body, whatever its schema: a string holding
+    half a surrogate pair (valid JSON, but no database stores it) is a 422 naming its field."""
+
+    def load_json(self, req, schema):
+        data = super().load_json(req, schema)
+        if data is not missing and _ESCAPED_SURROGATE.search(req.get_data(cache=True)):
+            field = lone_surrogate_at(data)
+            if field is not None:
+                raise ValidationFailed(field, NOT_UNICODE)
+        return data
+
+
+class Blueprint(flask_smorest.Blueprint):
+    """Every API blueprint parses its arguments with the guarded parser."""
+
+    ARGUMENTS_PARSER = GuardedParser()
 
 
 def authorized(blp: Blueprint, *roles: str) -> Callable:

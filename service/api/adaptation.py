@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from .. import sites
 from ..adaptation import store
 from ..auth import current_principal
 from ..schemas.adaptation import AdaptationSchema, NotEnoughDecisionsProblemSchema, SiteModelsSchema
 from ..schemas.common import ProblemSchema
-from . import authorized
+from . import Blueprint, authorized
 
 blp = Blueprint(
     "adaptation",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import sites
 from ..auth import current_principal
@@ -23,7 +22,7 @@ from ..schemas.admin import (
     SsoSecretSchema,
 )
 from ..schemas.common import ProblemSchema
-from . import authorized
+from . import Blueprint, authorized
 
 blp = Blueprint(
     "admin", __name__, url_prefix="/v1/admin", description="Sites, policies and keys (admin keys)"

@@ -7,7 +7,6 @@ import time
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import comments as workflow
 from .. import reports
@@ -29,7 +28,7 @@ from ..schemas.moderation import ReportCreatedSchema, ReportCreateSchema
 from ..sites import site_settings
 from ..spam.bots import issue_render_token
 from ..spam.velocity import network_key
-from . import authorized
+from . import Blueprint, authorized
 
 blp = Blueprint("comments", __name__, url_prefix="/v1", description="Public comments, for the embed")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import audit, authors, decisions, queue, simulation, stats
 from ..auth import current_principal
@@ -35,7 +34,7 @@ from ..schemas.moderation import (
     StatsSchema,
 )
 from ..sites import list_sites, site_by_slug
-from . import authorized, json_response
+from . import Blueprint, authorized, json_response
 
 blp = Blueprint(
     "moderation", __name__, url_prefix="/v1/moderation", description="Moderators' queues and decisions"

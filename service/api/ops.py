@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from ..extensions import db
+from . import Blueprint
 
 blp = Blueprint("ops", __name__, description="Health and readiness")
 

@@ -64,8 +64,9 @@ def _page_headers(response: Response) -> Response:
     return response
 
 
-@bp.after_request
+@bp.after_app_request
 def _common_headers(response: Response) -> Response:
+    """On every answer of the app, the API's JSON included: no MIME sniffing, no full URLs leaked."""
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
     if request.endpoint == "web.static" and response.status_code in (200, 304):

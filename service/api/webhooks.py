@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from flask import current_app
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from .. import sites
 from ..auth import current_principal
@@ -24,7 +23,7 @@ from ..schemas.webhooks import (
     SecretSchema,
 )
 from ..webhooks import endpoints
-from . import authorized
+from . import Blueprint, authorized
 
 blp = Blueprint(
     "webhooks",

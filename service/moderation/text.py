@@ -42,3 +42,22 @@ def normalise_text(text: str) -> str:
 def normalise_line(text: str) -> str:
     """For one-line fields (names, titles): the same, with every run of white space made one space."""
     return " ".join(normalise_text(text).split())
+
+
+# Characters that draw nothing: white space, format and control characters, and Unicode's
+# default-ignorable code points that are not (Hangul fillers, variation selectors, the
+# grapheme joiner), plus the blank braille pattern, a favourite of "empty" posts.
+_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or bool(_IGNORABLE.match(char)) or unicodedata.category(char) in ("Cf", "Cc")
+
+
+def is_invisible(text: str) -> bool:
+    """True when nothing of `text` would show: a comment of zero-width characters is empty."""
+    return all(_invisible(char) for char in text)

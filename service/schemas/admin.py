@@ -10,7 +10,7 @@ from ..db import ROLES
 from ..moderation.policy import DEFAULT_THRESHOLDS as DEFAULTS
 from ..moderation.policy import POLICY_LABELS, Policy
 from ..scoring.base import OPTIONAL_LABELS
-from .common import CleanString
+from .common import CleanString, StrictInteger
 
 SCORE = validate.Range(min=0.0, max=1.0)
 WORD = fields.String(validate=validate.Length(min=1, max=100))
@@ -69,13 +69,11 @@ class PolicySchema(Schema):
             " sexual insults and threats hold); the site's own lists add to them"
         }
     )
-    trust_after_approved = fields.Integer(
-        strict=True,
+    trust_after_approved = StrictInteger(
         validate=validate.Range(min=1, max=10000),
         metadata={"description": "approved comments after which an author is trusted"},
     )
-    trust_clean_days = fields.Integer(
-        strict=True,
+    trust_clean_days = StrictInteger(
         validate=validate.Range(min=0, max=3650),
         metadata={"description": "...with no rejected comment in this many days"},
     )
@@ -86,7 +84,7 @@ class PolicySchema(Schema):
             " trusted 1.5, anonymous network 0.5, less for reporters whose reports were dismissed)"
         },
     )
-    report_flood_per_hour = fields.Integer(
+    report_flood_per_hour = StrictInteger(
         validate=validate.Range(min=1, max=10000),
         metadata={"description": "reports one network may send in an hour before the rest weigh nothing"},
     )
@@ -96,7 +94,7 @@ class PolicySchema(Schema):
             "description": "readers without a reader_token: publish as usual, hold for review, or refuse"
         },
     )
-    new_reader_approved = fields.Integer(
+    new_reader_approved = StrictInteger(
         validate=validate.Range(min=0, max=1000),
         metadata={"description": "approved comments that make a verified reader not new (their links pass)"},
     )
@@ -106,9 +104,9 @@ class PolicySchema(Schema):
     blocked_domains = fields.List(
         DOMAIN, validate=validate.Length(max=5000), metadata={"description": "links here reject the comment"}
     )
-    duplicate_window_minutes = fields.Integer(validate=validate.Range(min=0, max=30 * 24 * 60))
-    velocity_per_minute = fields.Integer(validate=validate.Range(min=1, max=1000))
-    velocity_per_hour = fields.Integer(validate=validate.Range(min=1, max=100000))
+    duplicate_window_minutes = StrictInteger(validate=validate.Range(min=0, max=30 * 24 * 60))
+    velocity_per_minute = StrictInteger(validate=validate.Range(min=1, max=1000))
+    velocity_per_hour = StrictInteger(validate=validate.Range(min=1, max=100000))
     velocity_action = fields.String(
         validate=validate.OneOf(["hold", "throttle"]),
         metadata={"description": "past a velocity limit: hold the comment, or answer 429 with Retry-After"},

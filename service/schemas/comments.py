@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from .common import CleanString, CursorQuerySchema
+from .common import CleanString, CursorQuerySchema, StrictInteger
 
 MAX_TEXT = 5000
 
@@ -36,7 +36,7 @@ TOKEN = {"validate": validate.Length(min=1, max=4096)}
 
 class CommentCreateSchema(Schema):
     article = fields.Nested(ArticleRefSchema, required=True)
-    parent_id = fields.Integer(
+    parent_id = StrictInteger(
         validate=validate.Range(min=1, max=2**53), metadata={"description": "reply to this approved comment"}
     )
     author = fields.Nested(

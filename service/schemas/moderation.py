@@ -10,7 +10,7 @@ from ..queue import QUEUES, SORTS, UNKNOWN_LANGUAGE
 from ..reports import REPORT_REASONS
 from ..scoring.base import OPTIONAL_LABELS
 from .admin import PolicySchema
-from .common import MAX_ID, CleanString, CursorQuerySchema
+from .common import MAX_ID, CleanString, CursorQuerySchema, QueryInteger, StrictInteger
 
 
 class QueueQuerySchema(CursorQuerySchema):
@@ -176,8 +176,8 @@ class DecisionSchema(Schema):
 
 
 class BulkItemSchema(DecisionSchema):
-    id = fields.Integer(required=True, validate=validate.Range(min=1, max=MAX_ID))
-    version = fields.Integer(
+    id = StrictInteger(required=True, validate=validate.Range(min=1, max=MAX_ID))
+    version = StrictInteger(
         metadata={"description": "the version seen; omit to decide whatever the current version"}
     )
 
@@ -267,14 +267,14 @@ class AuthorSchema(Schema):
 
 class EventQuerySchema(Schema):
     site = fields.String()
-    comment_id = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    comment_id = QueryInteger(validate=validate.Range(min=1, max=MAX_ID))
     actor = fields.String(validate=validate.Length(max=64))
     from_status = fields.String(validate=validate.Length(max=16))
     to_status = fields.String(validate=validate.Length(max=16))
     since = fields.AwareDateTime(default_timezone=None)
     until = fields.AwareDateTime(default_timezone=None)
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
-    cursor = fields.Integer(validate=validate.Range(min=1, max=MAX_ID))
+    limit = QueryInteger(load_default=50, validate=validate.Range(min=1, max=200))
+    cursor = QueryInteger(validate=validate.Range(min=1, max=MAX_ID))
 
 
 class EventSchema(Schema):
@@ -300,7 +300,7 @@ class EventPageSchema(Schema):
 
 class StatsQuerySchema(Schema):
     site = fields.String(required=True)
-    days = fields.Integer(load_default=30, validate=validate.Range(min=1, max=365))
+    days = QueryInteger(load_default=30, validate=validate.Range(min=1, max=365))
 
 
 class StatsSchema(Schema):
@@ -318,7 +318,7 @@ class SimulationRequestSchema(Schema):
     policy = fields.Nested(
         PolicySchema, required=True, metadata={"description": "the changes to try; other keys stay"}
     )
-    last = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=50_000))
+    last = StrictInteger(load_default=1000, validate=validate.Range(min=1, max=50_000))
 
 
 class SimulationSchema(Schema):

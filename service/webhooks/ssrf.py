@@ -54,8 +54,28 @@ class AllowList:
         return any(address in network for network in self.networks)
 
 
+# IPv6 forms that carry an IPv4 address the network may route to: NAT64 (RFC 6052, well-known and
+# local-use prefixes) and the deprecated IPv4-compatible form (::a.b.c.d).
+NAT64_NETWORKS = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def embedded_ipv4(address: IPAddress) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address leads to: mapped, 6to4, Teredo (server and client),
+    NAT64 and IPv4-compatible forms. `http://[2002:7f00:1::]/` is loopback by another name."""
+    if not isinstance(address, ipaddress.IPv6Address):
+        return []
+    found = [a for a in (address.ipv4_mapped, address.sixtofour) if a is not None]
+    found.extend(address.teredo or ())
+    if any(address in network for network in (*NAT64_NETWORKS, IPV4_COMPATIBLE)):
+        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return found
+
+
 def is_forbidden(address: IPAddress) -> bool:
-    """True for every address that is not plainly public."""
+    """True for every address that is not plainly public, or that embeds one that is not."""
+    if any(is_forbidden(inner) for inner in embedded_ipv4(address)):
+        return True
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return (

@@ -46,6 +46,40 @@ def test_public_addresses_pass(address):
     assert not is_forbidden(ipaddress.ip_address(address))
 
 
+# IPv6 spellings of forbidden IPv4 addresses: each leads where its IPv4 address does.
+EMBEDDED_IPV4 = {
+    "6to4 of loopback": "2002:7f00:1::",
+    "6to4 of 10/8": "2002:a00:1::1",
+    "6to4 of 192.168/16": "2002:c0a8:101::",
+    "6to4 of the metadata service": "2002:a9fe:a9fe::",
+    "IPv4-mapped loopback": "::ffff:127.0.0.1",
+    "IPv4-mapped metadata service": "::ffff:169.254.169.254",
+    "IPv4-compatible loopback": "::127.0.0.1",
+    "IPv4-compatible 10/8": "::10.0.0.1",
+    "NAT64 of loopback": "64:ff9b::7f00:1",
+    "NAT64 of 192.168/16": "64:ff9b::192.168.1.1",
+    "local-use NAT64 of 10/8": "64:ff9b:1::a00:1",
+    "Teredo to a loopback client": "2001:0:4136:e378:8000:63bf:80ff:fffe",
+    "Teredo through a private server": "2001:0:a00:1::5db8:d70e",
+}
+
+
+@pytest.mark.parametrize("address", EMBEDDED_IPV4.values(), ids=EMBEDDED_IPV4.keys())
+def test_ipv6_forms_of_forbidden_ipv4_are_forbidden(address):
+    assert is_forbidden(ipaddress.ip_address(address))
+    with pytest.raises(UnsafeURL, match="not a public address"):
+        check_url(f"http://[{address}]/hook", AllowList())
+
+
+def test_6to4_of_a_public_address_passes():
+    assert not is_forbidden(ipaddress.ip_address("2002:5db8:d70e::1"))
+
+
+def test_allowing_loopback_does_not_allow_its_6to4_form():
+    with pytest.raises(UnsafeURL):
+        check_url("http://[2002:7f00:1::]/hook", AllowList.parse("127.0.0.1"))
+
+
 def test_the_allow_list_takes_cidrs_and_host_names():
     allow = AllowList.parse(" 10.0.0.0/8, 127.0.0.1 ,hooks.internal ")
     check_url("http://10.9.9.9/x", allow)
