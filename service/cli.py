@@ -154,6 +154,7 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
     from . import create_app
     from .demo import ensure_demo
 
+    _checked_settings()
     app = create_app()
     with app.app_context():
         from flask_migrate import upgrade
@@ -162,6 +163,10 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
         if demo:
             local = host in ("127.0.0.1", "0.0.0.0")  # noqa: S104 - a comparison, not a bind
             ensure_demo(app, f"http://{'localhost' if local else host}:{port}")
+    _exec_gunicorn(f"{host}:{port}", workers, threads=4)
+
+
+def _exec_gunicorn(bind: str, workers: int, threads: int) -> None:
     # Every worker writes its metrics here; /metrics adds them up (prometheus multiprocess mode).
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         import tempfile
@@ -177,9 +182,9 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             "--workers",
             str(workers),
             "--threads",
-            "4",
+            str(threads),
             "--bind",
-            f"{host}:{port}",
+            bind,
             "--graceful-timeout",
             "20",
             "--access-logfile",
@@ -187,3 +192,75 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
             "service.wsgi:app",
         ],
     )
+
+
+# --- the production processes: release, web, worker, beat (the Dockerfile's commands) -----------
+
+
+def _checked_settings() -> dict:
+    """The settings, or a plain message naming what is missing and exit status 2 (no traceback)."""
+    from .config import ConfigurationError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigurationError as error:
+        click.echo(str(error), err=True)
+        raise SystemExit(2) from None
+
+
+@main.command()
+def release() -> None:
+    """Check the settings and migrate the database: once per deployment, before new web processes."""
+    import sqlalchemy as sa
+    from flask_migrate import upgrade
+
+    from . import create_app
+    from .extensions import db
+
+    _checked_settings()
+    app = create_app()
+    with app.app_context():
+        upgrade(directory=app.extensions["migrate"].directory)
+        revision = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    click.echo(f"database migrated to revision {revision}")
+
+
+@main.command()
+@click.option("--bind", default="0.0.0.0:8000", show_default=True, envvar="BIND")
+@click.option("--workers", default=2, show_default=True, envvar="WEB_CONCURRENCY", help="about one per core")
+@click.option("--threads", default=4, show_default=True)
+def web(bind: str, workers: int, threads: int) -> None:
+    """Serve the API with gunicorn (run `release` first). No demo site, no migration."""
+    _checked_settings()
+    _exec_gunicorn(bind, workers, threads)
+
+
+def _exec_celery(settings: dict, argv: list[str]) -> None:
+    if not settings["CELERY_BROKER_URL"]:
+        click.echo(
+            "CELERY_BROKER_URL is not set: the worker and beat need a broker, e.g."
+            " CELERY_BROKER_URL=redis://redis:6379/0 (without one, each web process delivers"
+            " webhooks and runs the scheduled jobs itself)",
+            err=True,
+        )
+        raise SystemExit(2)
+    os.execvp(sys.executable, [sys.executable, "-m", "celery", "-A", "service.webhooks.tasks", *argv])  # noqa: S606
+
+
+@main.command()
+@click.option(
+    "--concurrency", default=8, show_default=True, help="tasks at once (webhooks wait on the network)"
+)
+def worker(concurrency: int) -> None:
+    """A Celery worker: webhook delivery and the scheduled jobs (as many as needed)."""
+    settings = _checked_settings()
+    queue = settings["WEBHOOK_CELERY_QUEUE"]
+    _exec_celery(settings, ["worker", "-Q", queue, f"--concurrency={concurrency}", "--loglevel=INFO"])
+
+
+@main.command()
+def beat() -> None:
+    """Celery beat: kicks webhook delivery and starts the scheduled jobs on time (one is enough;
+    a second one is harmless)."""
+    settings = _checked_settings()
+    _exec_celery(settings, ["beat", "--loglevel=INFO"])

@@ -22,10 +22,21 @@ def _float(value: str) -> float:
 
 
 SETTINGS: dict[str, tuple[Any, Any, str]] = {
+    "SERVICE_ENV": (
+        "development",
+        str,
+        "development, or production: refuses to start without SECRET_KEY and DATABASE_URL set",
+    ),
+    "INSTANCE_PATH": (
+        str(PROJECT_ROOT / "instance"),
+        str,
+        "writable folder of the process's own files (secret_key, demo keys) and of the default SQLite file",
+    ),
     "DATABASE_URL": (
         f"sqlite:///{PROJECT_ROOT / 'instance' / 'comments.db'}",
         str,
-        "SQLAlchemy URL; PostgreSQL in production: postgresql+psycopg://user@host/db",
+        "SQLAlchemy URL (default: comments.db in INSTANCE_PATH); PostgreSQL in production:"
+        " postgresql+psycopg://user@host/db",
     ),
     "SCORER": (
         "embedded",
@@ -118,20 +129,106 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         str,
         "deliver from a thread of the web process: auto (when no broker is set), true or false",
     ),
-    "SECRET_KEY": ("", str, "keys readers' address hashes; empty: a random key kept in instance/secret_key"),
+    "SECRET_KEY": (
+        "",
+        str,
+        "keys readers' address hashes and render tokens, the same on every instance (production: required,"
+        " 32+ characters); empty in development: a random key kept in INSTANCE_PATH/secret_key",
+    ),
     "RATELIMIT_REPORT": ("10 per minute", str, "reporting limit per client address"),
+    "JOBS_EMBEDDED_WORKER": (
+        "auto",
+        str,
+        "run the scheduled jobs from a thread of each web process: auto (when no broker is set), true, false",
+    ),
+    "JOBS_BATCH_SIZE": (500, _int, "rows a scheduled job handles per transaction"),
+    "JOBS_RUN_SECONDS": (20.0, _float, "longest one run of a scheduled job goes on, batch after batch"),
+    "SCORE_PENDING_EVERY_SECONDS": (
+        30.0,
+        _float,
+        "how often comments left pending (scorer past its deadline) are scored and decided",
+    ),
+    "CLEANUP_EVERY_SECONDS": (
+        3600.0,
+        _float,
+        "how often expired idempotency records, old webhook rows and e-mails past retention are removed",
+    ),
+    "IDEMPOTENCY_TTL_HOURS": (24.0, _float, "an Idempotency-Key's stored answer is deleted after this"),
+    "WEBHOOK_RETENTION_DAYS": (
+        30.0,
+        _float,
+        "delivered (or dead) outbox events, their deliveries and delivery logs are deleted after this",
+    ),
+    "AUTHOR_EMAIL_RETENTION_DAYS": (
+        0.0,
+        _float,
+        "commenters' e-mails are erased from comments this many days after posting; 0 keeps them",
+    ),
     "LOG_LEVEL": ("INFO", str, "log level"),
 }
 
 
 def load_settings(overrides: dict[str, Any] | None = None, environ=os.environ) -> dict[str, Any]:
-    """Defaults, then environment variables, then explicit overrides (tests)."""
+    """Defaults, then environment variables, then explicit overrides (tests). In production,
+    refuses (ConfigurationError) settings that must be given rather than defaulted."""
     settings: dict[str, Any] = {}
     for name, (default, parse, _help) in SETTINGS.items():
         raw = environ.get(name)
         settings[name] = parse(raw) if raw not in (None, "") else default
     settings.update(overrides or {})
+    explicit = {name for name in SETTINGS if environ.get(name) not in (None, "")} | set(overrides or {})
+    settings["INSTANCE_PATH"] = str(Path(settings["INSTANCE_PATH"]).resolve())
+    if "DATABASE_URL" not in explicit:  # the SQLite file lives in the instance folder
+        settings["DATABASE_URL"] = f"sqlite:///{Path(settings['INSTANCE_PATH']) / 'comments.db'}"
+    problems = production_problems(settings, explicit)
+    if problems:
+        raise ConfigurationError(problems)
     return settings
+
+
+class ConfigurationError(RuntimeError):
+    """Settings production needs are missing or unsafe; the message names each and how to set it."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        lines = "\n".join(f"  - {problem}" for problem in problems)
+        super().__init__(f"the service refuses to start:\n{lines}")
+
+
+ENVIRONMENTS = ("development", "production")
+MIN_SECRET_KEY_LENGTH = 32
+_MAKE_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def production_problems(settings: dict[str, Any], explicit: set[str]) -> list[str]:
+    """What stops the service from running in production. Development keeps its embedded
+    defaults: a SQLite file and a key made on first start, both in INSTANCE_PATH. Several
+    instances need one key (readers' address hashes and render tokens must match across
+    machines) and one database, so production takes neither from a machine's own files."""
+    env = str(settings.get("SERVICE_ENV", "development")).strip().lower()
+    if env not in ENVIRONMENTS:
+        return [f"SERVICE_ENV is {settings.get('SERVICE_ENV')!r}: set it to development or production"]
+    if env != "production":
+        return []
+    problems = []
+    key = str(settings.get("SECRET_KEY") or "")
+    if not key:
+        problems.append(
+            "SECRET_KEY is not set. Every web, worker and beat process needs the same random key:"
+            f" make one with `{_MAKE_KEY}` and set SECRET_KEY=<that key> in their environment"
+        )
+    elif len(key) < MIN_SECRET_KEY_LENGTH:
+        problems.append(
+            f"SECRET_KEY is too short ({len(key)} characters; at least {MIN_SECRET_KEY_LENGTH}):"
+            f" make one with `{_MAKE_KEY}`"
+        )
+    if "DATABASE_URL" not in explicit:
+        problems.append(
+            "DATABASE_URL is not set. Production does not fall back to a SQLite file of its own:"
+            " set DATABASE_URL=postgresql+psycopg://user:password@host:5432/dbname (one database"
+            " shared by every instance)"
+        )
+    return problems
 
 
 def settings_table() -> str:

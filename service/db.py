@@ -430,3 +430,26 @@ class AdaptedModel(db.Model):
     weights: Mapped[bytes] = mapped_column(sa.LargeBinary)
     created_by: Mapped[str] = mapped_column(sa.String(64), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- scheduled jobs (service/jobs/) -------------------------------------------------------------
+
+
+class ScheduledJob(db.Model):
+    """One row per scheduled job: its lease (one runner at a time across every instance) and its
+    last run, so any instance's /metrics and `flask jobs status` tell when it last ran."""
+
+    __tablename__ = "scheduled_jobs"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    # Held by `holder` until `lease_until`; a runner that dies frees it when the lease runs out.
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    holder: Mapped[str | None] = mapped_column(sa.String(200))
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_outcome: Mapped[str | None] = mapped_column(sa.String(16))
+    last_processed: Mapped[int] = mapped_column(default=0, server_default="0")
+    total_processed: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(sa.String(500))
+    # Where a job that walks a table by id stopped (the e-mail eraser), so a run starts there.
+    position: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")

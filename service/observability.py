@@ -15,7 +15,14 @@ import uuid
 
 import structlog
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 from .auth import require_metrics_access
 
@@ -42,6 +49,23 @@ SCORER_TIMEOUTS = Counter(
     "scorer_timeouts_total", "Comments stored pending because the scorer missed its deadline"
 )
 WEBHOOK_ATTEMPTS = Counter("webhook_attempts_total", "Webhook delivery attempts", ["outcome"])
+# Scheduled jobs (service/jobs/): runs by outcome (done, failed, busy) and rows handled, counted by
+# the process that ran them; the last success is read from the database at each scrape, so every
+# instance reports the latest run of any instance or Celery worker.
+JOB_RUNS = Counter("scheduled_job_runs_total", "Runs of scheduled jobs", ["job", "outcome"])
+JOB_ITEMS = Counter("scheduled_job_items_total", "Rows scheduled jobs handled", ["job", "item"])
+JOB_LAST_SUCCESS = Gauge(
+    "scheduled_job_last_success_timestamp_seconds",
+    "When each scheduled job last finished without error (Unix time)",
+    ["job"],
+    multiprocess_mode="max",
+)
+JOB_PROCESSED = Gauge(
+    "scheduled_job_processed_rows",
+    "Rows each scheduled job has handled in all its runs, by any instance (from the database)",
+    ["job"],
+    multiprocess_mode="max",
+)
 
 # A request id from the caller is kept if it looks like one; otherwise one is made.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -125,6 +149,11 @@ def init_app(app: Flask) -> None:
     def metrics() -> Response:
         """Prometheus metrics (counts from every worker process in multiprocess mode)."""
         require_metrics_access()
+        for refresh in app.extensions.get("metrics_refresh", ()):
+            try:
+                refresh()
+            except Exception:  # a database outage must not take the metrics down with it
+                logging.getLogger(__name__).exception("refreshing metrics failed")
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             from prometheus_client import multiprocess
 

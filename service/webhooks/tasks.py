@@ -1,4 +1,5 @@
-"""Celery on Redis or RabbitMQ: `celery -A service.webhooks.tasks worker --beat`.
+"""Celery on Redis or RabbitMQ: `celery -A service.webhooks.tasks worker --beat`. Besides webhook
+delivery, it runs the scheduled jobs (service/jobs/tasks.py).
 
 The task only runs the delivery loop; the outbox and delivery rows are the truth, so a lost or
 repeated task costs nothing: the next kick (celery beat, every WEBHOOK_KICK_SECONDS) picks up
@@ -47,6 +48,10 @@ def make_celery(flask_app: Flask) -> Celery:
     def dispatch_and_deliver(max_seconds: float = 30.0) -> int:
         """Dispatch the outbox and deliver what is due, until idle or `max_seconds`."""
         return run_until_idle(flask_app, max_seconds)
+
+    from ..jobs.tasks import register_jobs
+
+    register_jobs(celery, flask_app)  # the scheduled jobs share the worker and beat
 
     @signals.worker_process_init.connect(weak=False)
     def _fresh_connections(**_kwargs) -> None:

@@ -1,0 +1,29 @@
+"""Scheduled jobs: late scoring of pending comments, expiry of idempotency records, pruning of
+webhook rows, erasure of old e-mails.
+
+Celery beat runs them when a broker is configured (service/jobs/tasks.py); without one, a thread
+of each web process does (like the embedded webhook delivery). `flask jobs run NAME` runs one now.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    from .cli import jobs_cli
+    from .schedule import EmbeddedScheduler, refresh_metrics
+
+    app.cli.add_command(jobs_cli)
+    app.extensions.setdefault("metrics_refresh", []).append(refresh_metrics)
+
+    embedded = str(app.config["JOBS_EMBEDDED_WORKER"]).lower()
+    if embedded == "auto":
+        embedded = not app.config.get("CELERY_BROKER_URL") and not app.testing
+    else:
+        embedded = embedded in ("1", "true", "yes", "on")
+    if embedded:
+        scheduler = app.extensions["job_scheduler"] = EmbeddedScheduler(app)
+        # Started by the first request, as the webhook thread is: commands build the app too, and
+        # gunicorn forks after the app is made.
+        app.before_request(scheduler.start)
