@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -246,7 +247,11 @@ def plans(app, client, headers: dict) -> dict[str, tuple[float, str]]:
 
     statements: list[tuple[str, object]] = []
 
+    requests_thread = threading.get_ident()
+
     def record(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() != requests_thread or not statement.lstrip().startswith(("SELECT", "WITH")):
+            return  # the page's reads only (EXPLAIN ANALYZE runs what it explains)
         planner = "set_config(" in statement  # settings the service gives the planner
         if planner or any(f" {t}" in statement for t in TABLES) and "api_keys" not in statement:
             statements.append((statement, parameters))
@@ -270,7 +275,7 @@ def plans(app, client, headers: dict) -> dict[str, tuple[float, str]]:
         finally:
             sa.event.remove(engine, "before_cursor_execute", record)
         texts, milliseconds = [], 0.0
-        with engine.begin() as conn:  # one transaction, as the request's: settings hold in it
+        with engine.connect() as conn:  # one transaction, as the request's: settings hold in it
             for statement, parameters in statements:
                 if "set_config(" in statement:
                     conn.exec_driver_sql(statement, parameters)
@@ -308,7 +313,15 @@ def main() -> None:
     from service.sites import issue_key
 
     app = create_app(
-        {"DATABASE_URL": url, "SECRET_KEY": "bench", "RATELIMIT_ENABLED": False, "LOG_LEVEL": "WARNING"}
+        {
+            "DATABASE_URL": url,
+            "SECRET_KEY": "bench",
+            "RATELIMIT_ENABLED": False,
+            "LOG_LEVEL": "WARNING",
+            # The queue measured alone: no thread scoring the pending comments or sending webhooks.
+            "JOBS_EMBEDDED_WORKER": False,
+            "WEBHOOK_EMBEDDED_WORKER": False,
+        }
     )
     app.extensions["scoring"].load()
     with app.app_context():
