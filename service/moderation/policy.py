@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from ..scoring.base import LABELS, SPAM_LABEL
 from .builtin_words import BUILTIN_BANNED, BUILTIN_SUSPECT
-from .wordlists import WordList, WordMatch, tokenize
+from .wordlists import WordList, WordMatch, tokenize, words_of
 
 Status = Literal["pending", "approved", "held", "rejected"]
 AuthorStanding = Literal["regular", "trusted", "suspended", "banned"]
@@ -198,8 +198,15 @@ def match_words(text: str, lists: CompiledLists) -> tuple[list[WordMatch], list[
     """The banned and the suspect words found in a text."""
     if not (lists.banned or lists.suspect):
         return [], []
+    words = words_of(text)
+    banned_may, suspect_may = lists.banned.may_match(words), lists.suspect.may_match(words)
+    if not (banned_may or suspect_may):
+        return [], []
     tokens = tokenize(text)
-    return lists.banned.find_in(text, tokens), lists.suspect.find_in(text, tokens)
+    return (
+        lists.banned.find_in(text, tokens) if banned_may else [],
+        lists.suspect.find_in(text, tokens) if suspect_may else [],
+    )
 
 
 def _word_reasons(code: str, matches: Sequence[WordMatch]) -> list[Reason]:

@@ -77,6 +77,7 @@ _SPELLED_GAP = re.compile(r"[\s.\-_*]{1,2}")
 
 Form = tuple[str, tuple[int, ...]]
 _UNSEEN: Any = object()
+_INERT, _PHRASE_START, _ENTRY = 0, 1, 2
 _MAX_SEEN = 50_000
 
 
@@ -129,6 +130,11 @@ class WordMatch:
     matched: str
 
 
+def words_of(text: str) -> list[str]:
+    """The raw words of a text, for `WordList.may_match`."""
+    return _TOKEN.findall(text)
+
+
 def tokenize(text: str) -> list[Token]:
     """Canonical tokens with their offsets in the text."""
     raw = [t for m in _TOKEN.finditer(text) if (t := _trim(m.group(), m.start()))]
@@ -171,6 +177,8 @@ class WordList:
         self._first_words: set[str] = set()  # of entries with two words or more
         # Words of comments repeat ("the", "and"): each one's answer is remembered, a bounded number.
         self._seen: dict[Form, str | None] = {}
+        self._kinds: dict[str, int] = {}  # raw word -> _INERT, _PHRASE_START or _ENTRY
+        self._pairs: set[tuple[str, str]] = set()  # the first two words of each phrase
         self.max_words = 1
         for entry in entries:
             entry = entry.strip()
@@ -205,6 +213,7 @@ class WordList:
                 self._exact.setdefault(forms, []).append((runs, entry))
             if len(forms) > 1:
                 self._first_words.add(forms[0])
+                self._pairs.add((forms[0], forms[1]))
             if is_prefix and len(forms[-1]) not in lengths:
                 lengths.append(len(forms[-1]))
                 lengths.sort(reverse=True)
@@ -214,9 +223,43 @@ class WordList:
 
     def find(self, text: str) -> list[WordMatch]:
         """Every match in the text, in order, not overlapping."""
-        if not self:
+        if not self or not self.may_match(words_of(text)):
             return []
         return self.find_in(text, tokenize(text))
+
+    def may_match(self, words: list[str]) -> bool:
+        """False when no match can start in these words (`words_of` a text): no word is an entry
+        or the first two words of a phrase, and no three lone letters in a row could spell one.
+        Most comments stop here, at a dictionary look-up or two per word, without being tokenised."""
+        lone_letters = 0
+        for i, word in enumerate(words):
+            lone_letters = lone_letters + 1 if len(word) == 1 else 0
+            if lone_letters >= 3:
+                return True
+            kind = self._kinds.get(word)
+            if kind is None:
+                kind = self._kind(word)
+                if len(self._kinds) >= _MAX_SEEN:
+                    self._kinds.clear()
+                self._kinds[word] = kind
+            if kind == _ENTRY:
+                return True
+            if kind == _PHRASE_START and i + 1 < len(words) and self._continues(word, words[i + 1]):
+                return True
+        return False
+
+    def _kind(self, word: str) -> int:
+        forms = readings(stripped) if (stripped := word.strip(_EDGE_PUNCTUATION)) else ()
+        if any(self._lookup_word(form, runs) is not None for form, runs in forms):
+            return _ENTRY
+        return _PHRASE_START if any(form in self._first_words for form, _ in forms) else _INERT
+
+    def _continues(self, word: str, following: str) -> bool:
+        first, second = (readings(w) if (w := x.strip(_EDGE_PUNCTUATION)) else () for x in (word, following))
+        # The second word may be a prefix entry's ("fucking retard*" before "retarded").
+        return any(
+            (a, b[:n]) in self._pairs for a, _ in first for b, _ in second for n in range(1, len(b) + 1)
+        )
 
     def find_in(self, text: str, tokens: list[Token]) -> list[WordMatch]:
         """`find` on a text already tokenised (several lists, one tokenisation)."""

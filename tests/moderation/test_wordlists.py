@@ -100,3 +100,21 @@ def test_a_list_is_matched_by_lookups_not_by_scanning_it():
     entries = [f"word{n}x*" for n in range(5000)] + ["idiot"]
     big = WordList(entries)
     assert [m.entry for m in big.find("what an 1d10t, word42xyz")] == ["idiot", "word42x*"]
+
+
+@pytest.mark.parametrize(
+    ("entries", "text", "matched"),
+    [
+        (["fucking retard*"], "you are fucking retarded", "fucking retarded"),
+        (["i will kill you"], "I said I will k1ll you", "I will k1ll you"),
+        (["kill yourself"], "go k i l l yourself", "k i l l yourself"),
+        (["idiot"], "you... IDIOT!", "IDIOT"),
+    ],
+)
+def test_the_quick_check_lets_every_possible_match_through(entries, text, matched):
+    """`find` first asks whether any word could start a match; it must never say no wrongly."""
+    from service.moderation.wordlists import tokenize
+
+    words = WordList(entries)
+    assert [m.matched for m in words.find(text)] == [matched]
+    assert words.find(text) == words.find_in(text, tokenize(text))

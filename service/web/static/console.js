@@ -802,7 +802,10 @@
       show(err, false);
       var p = res.data;
       $("policy-title").textContent = "Policy of " + site;
-      var rows = Object.keys(p.thresholds).map(function (label) {
+      // The console's label order (toxicity first), then any label it does not know.
+      var labels = LABELS.filter(function (l) { return l in p.thresholds; })
+        .concat(Object.keys(p.thresholds).filter(function (l) { return LABELS.indexOf(l) < 0; }));
+      var rows = labels.map(function (label) {
         var t = p.thresholds[label];
         return el("tr", null, [el("th", { scope: "row", text: label.replace(/_/g, " ") }),
           el("td", { class: "num", text: t.hold == null ? "never" : num(t.hold) }),
