@@ -5,7 +5,17 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.moderation.policy import SEVERITY, CompiledLists, Policy, Thresholds, decide, match_words
+from service.moderation.policy import (
+    POLICY_LABELS,
+    SEVERITY,
+    CompiledLists,
+    Policy,
+    Thresholds,
+    decide,
+    match_words,
+    merge_policy,
+    threshold_errors,
+)
 from service.scoring.base import LABELS
 
 scores_strategy = st.fixed_dictionaries({label: st.floats(0, 1) for label in LABELS})
@@ -116,3 +126,59 @@ def test_adding_a_premoderation_or_suspect_reason_never_publishes(scores, policy
         scores, policy, author=author, article_premoderated=True, suspect=[WordMatch("x", 0, 1, "x")]
     )
     assert SEVERITY[flagged.status] >= SEVERITY[plain.status]
+
+
+# --- changing a policy (PATCH and PUT) ---------------------------------------------------------
+
+value_strategy = st.one_of(st.none(), st.floats(0, 1))
+label_change = st.one_of(
+    st.none(),
+    st.fixed_dictionaries({}, optional={"hold": value_strategy, "reject": value_strategy}),
+)
+thresholds_change = st.dictionaries(st.sampled_from(POLICY_LABELS), label_change, max_size=4)
+
+
+@given(thresholds_change, thresholds_change)
+def test_a_patch_changes_only_the_values_it_sends(first, second):
+    """After two PATCHes, each label's effective values are the last ones sent for it, value by
+    value, and the defaults where nothing was sent (or the label was reset with null)."""
+    stored = merge_policy(merge_policy({}, {"thresholds": first}), {"thresholds": second})
+    effective = Policy.from_dict(stored).thresholds
+    for label in POLICY_LABELS:
+        for value in ("hold", "reject"):
+            expected = getattr(Thresholds(), value)
+            for change in (first, second):
+                if label in change:
+                    if change[label] is None:
+                        expected = getattr(Thresholds(), value)
+                    elif value in change[label]:
+                        expected = change[label][value]
+            assert getattr(effective[label], value) == expected, (label, value)
+
+
+def test_sending_only_reject_keeps_hold_and_other_keys_stay():
+    stored = merge_policy(
+        {"premoderation": True, "thresholds": {"insult": {"hold": 0.6}, "toxicity": {"hold": 0.8}}},
+        {"thresholds": {"insult": {"reject": 0.95}}},
+    )
+    policy = Policy.from_dict(stored)
+    assert policy.premoderation is True
+    assert policy.thresholds["insult"] == Thresholds(0.6, 0.95)
+    assert policy.thresholds["toxicity"] == Thresholds(0.8, None)
+    assert policy.thresholds["threat"] == Thresholds(0.5, None)
+    assert decide(LOW | {"insult": 0.9}, policy).status == "held"
+
+
+def test_hold_above_reject_names_the_value_the_request_sent():
+    stored = merge_policy(
+        {"thresholds": {"insult": {"reject": 0.8}}}, {"thresholds": {"insult": {"hold": 0.9}}}
+    )
+    assert [f for f, _ in threshold_errors(stored, {"thresholds": {"insult": {"hold": 0.9}}})] == [
+        "thresholds.insult.hold"
+    ]
+    sent = {"thresholds": {"threat": {"reject": 0.2}}}
+    assert [f for f, _ in threshold_errors(merge_policy({}, sent), sent)] == ["thresholds.threat.reject"]
+    assert (
+        threshold_errors(merge_policy({}, {"thresholds": {"threat": {"hold": None, "reject": 0.2}}}), {})
+        == []
+    )
