@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         handle_service_error,
         handle_unexpected,
     )
-    from .extensions import db, limiter, migrate
+    from .extensions import ServiceFlask, SessionOnlyWithCookie, db, limiter, migrate
     from .openapi import ProblemApi
     from .scoring.engine import ScoringEngine
     from .sites import site_cache
@@ -41,7 +41,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = load_settings(config)
     # The instance folder is a setting: an installed package's default (under sys.prefix) is
     # not writable by the container's user.
-    app = Flask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)
+    app = ServiceFlask(__name__, instance_path=settings["INSTANCE_PATH"], instance_relative_config=True)
+    app.session_interface = SessionOnlyWithCookie()
     app.config.update(settings)
     app.config.update(
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],

@@ -6,12 +6,13 @@ added up at /metrics (prometheus-client's multiprocess mode).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
 import sys
 import time
-import uuid
+from typing import Any
 
 import structlog
 from flask import Flask, Response, g, request
@@ -71,6 +72,25 @@ JOB_PROCESSED = Gauge(
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+class _RequestIds:
+    """Request ids that are unique, not secret: 32 hex digits, a random prefix per process and a
+    counter (uuid4 asked the kernel for random bytes on every request)."""
+
+    def __init__(self) -> None:
+        self.restart()
+
+    def restart(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._next = itertools.count(1).__next__  # atomic: request threads share it
+
+    def __call__(self) -> str:
+        return f"{self._prefix}{self._next():016x}"
+
+
+new_request_id = _RequestIds()
+os.register_at_fork(after_in_child=new_request_id.restart)  # a forked worker makes its own
+
+
 def observe_batch(size: int, seconds: float) -> None:
     SCORER_BATCH.observe(size)
     SCORER_LATENCY.observe(seconds)
@@ -113,13 +133,19 @@ def configure_logging(level: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    configure_logging(app.config.get("LOG_LEVEL", "INFO"))
+    level = app.config.get("LOG_LEVEL", "INFO")
+    configure_logging(level)
     log = structlog.get_logger("service.request")
+    # Each request's line is built only when it would be written (LOG_LEVEL INFO or below).
+    log_requests = logging.getLevelName(level.upper()) <= logging.INFO
+    # The metrics' children by (method, route, status): labels() checks and hashes its values on
+    # every call, a cost paid here once per kind of request.
+    observed: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
     @app.before_request
     def _start() -> None:
         incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else new_request_id()
         g.started = time.perf_counter()
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
@@ -132,17 +158,25 @@ def init_app(app: Flask) -> None:
         if started is None:
             return response
         seconds = time.perf_counter() - started
-        REQUESTS.labels(request.method, route, str(response.status_code)).inc()
-        LATENCY.labels(request.method, route).observe(seconds)
-        principal = g.get("principal")
-        log.info(
-            "request",
-            method=request.method,
-            route=route,
-            status=response.status_code,
-            duration_ms=round(seconds * 1000, 2),
-            key=principal.actor if principal else None,
-        )
+        method, status = request.method, response.status_code
+        metrics = observed.get((method, route, status))
+        if metrics is None:
+            metrics = observed[(method, route, status)] = (
+                REQUESTS.labels(method, route, str(status)),
+                LATENCY.labels(method, route),
+            )
+        metrics[0].inc()
+        metrics[1].observe(seconds)
+        if log_requests:
+            principal = g.get("principal")
+            log.info(
+                "request",
+                method=method,
+                route=route,
+                status=status,
+                duration_ms=round(seconds * 1000, 2),
+                key=principal.actor if principal else None,
+            )
         return response
 
     @app.route("/metrics")

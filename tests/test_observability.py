@@ -31,7 +31,8 @@ class TestNotReady:
 
 def test_request_id_is_returned_and_kept_from_the_caller(client):
     generated = client.get("/healthz").headers["X-Request-Id"]
-    assert len(generated) == 32
+    assert len(generated) == 32 and int(generated, 16) >= 0
+    assert client.get("/healthz").headers["X-Request-Id"] != generated  # one per request
     assert client.get("/healthz", headers={"X-Request-Id": "abc-123"}).headers["X-Request-Id"] == "abc-123"
     assert (
         client.get("/healthz", headers={"X-Request-Id": "bad id <script>"}).headers["X-Request-Id"]

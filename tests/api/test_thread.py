@@ -73,6 +73,9 @@ def test_bad_cursor_and_limit_are_422(factory, embed_key, client):
         response = get_thread(client, factory, embed_key, **params)
         assert response.status_code == 422, params
         assert response.get_json()["errors"][0]["field"] == field
+    # Valid arguments are remembered by their raw values (ThreadQuerySchema), a bad one never is.
+    for limit, status in ((2, 200), (0, 422), (2, 200), (0, 422)):
+        assert get_thread(client, factory, embed_key, limit=limit).status_code == status
     cursor = get_thread(client, factory, embed_key, limit=1).get_json()["next_cursor"]
     assert get_thread(client, factory, embed_key, cursor=cursor, sort="oldest").status_code == 422
 
