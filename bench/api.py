@@ -2,6 +2,8 @@
 
 Seeds an article with 50 approved comments, then measures GET of the article's comments and
 POST of new comments (scored by the embedded model), printing req/s and latency percentiles.
+GET is compared with a bare Flask app under gunicorn serving the same bytes (bench/bare_flask.py):
+req/s, and the servers' CPU time per request, steadier when other loads share the machine.
 
 POSTs go through every check of the comment path, as the embed sends them: real comment texts
 (news comments and Wikipedia talk, from the shared data; no two alike, so no duplicate waves),
@@ -25,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -168,11 +171,20 @@ def seed_thread(app, site_id: int) -> None:
 
     engine = app.extensions["scoring"]
     engine.load()
+    # Friendly comments that differ in most words: texts alike but for a number are a duplicate
+    # wave to the spam rules, held after the second.
+    words = (  # noqa: SIM905 - a paragraph of words reads better than a column
+        "council budget school library park election housing river bridge bakery train station "
+        "museum garden harbour festival teacher nurse mayor market bicycle theatre village "
+        "orchestra stadium hospital bus ferry clinic forest"
+    ).split()
+    rng = random.Random(7)
     for i in range(50):
+        topic = " and the ".join(rng.sample(words, 4))
         body = {
             "article": {"id": "bench-article", "url": f"{ORIGIN}/a", "title": "Bench"},
             "author": {"name": f"Reader {i}"},
-            "text": f"Thoughtful comment number {i} about the local elections and the budget.",
+            "text": f"Thoughtful reporting on the {topic}; thank you for explaining it.",
             "render_token": issue_render_token(b"bench", site_id, "bench-article", time.time() - 60),
         }
         result = post_comment(
@@ -195,10 +207,31 @@ def wait_ready(base: str, timeout: float = 60) -> None:
     raise RuntimeError("the service did not become ready")
 
 
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time of a gunicorn master and its workers so far (Linux /proc)."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # a process that ended meanwhile
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def run_wrk(
-    url: str, seconds: int, connections: int, headers: dict[str, str], script: str | None = None
+    url: str,
+    seconds: int,
+    connections: int,
+    headers: dict[str, str],
+    script: str | None = None,
+    server_pid: int | None = None,
 ) -> dict:
+    """wrk's figures; with server_pid, also the server's CPU time per request, which on a machine
+    other loads share compares two servers more steadily than their req/s."""
     time.sleep(1)  # let the workers finish closing the last load's connections
+    cpu_before = server_cpu_seconds(server_pid) if server_pid else 0.0
     command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
@@ -210,12 +243,16 @@ def run_wrk(
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     percentiles = {p: m for p, m in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
+    result = {
         "rps": rps,
         "p50": percentiles.get("50"),
         "p99": percentiles.get("99"),
         "non_2xx": int(errors.group(1)) if errors else 0,
     }
+    if server_pid:
+        served = int(re.search(r"(\d+) requests in", output).group(1))
+        result["cpu_us"] = (server_cpu_seconds(server_pid) - cpu_before) / max(served, 1) * 1e6
+    return result
 
 
 def main() -> None:
@@ -285,10 +322,13 @@ def main() -> None:
         results = {}
         loads = [int(c) for c in args.connections.split(",")]
         # Reads first: the posts' write-ahead log and autovacuum would otherwise weigh on them.
+        thread = "/v1/articles/bench-article/comments?limit=50"
         for connections in loads if args.only != "post" else []:
             results[f"GET comments (50) ({connections} connections)"] = run_wrk(
-                f"{base}/v1/articles/bench-article/comments?limit=50", args.seconds, connections, headers
+                f"{base}{thread}", args.seconds, connections, headers, server_pid=server.pid
             )
+        if args.only != "post":
+            results.update(run_bare(base, thread, headers, args, loads))
         for connections in loads if args.only != "get" else []:
             name = f"POST comment ({connections} connections)"
             results[name] = run_post(base, key, bodies, args.seconds, connections)
@@ -296,6 +336,48 @@ def main() -> None:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
     report(args, results)
+
+
+def run_bare(base: str, thread: str, headers: dict[str, str], args, loads: list[int]) -> dict:
+    """The same GET from a bare Flask app under gunicorn (bench/bare_flask.py) serving the bytes
+    the service answered: the floor the service's GET is compared with."""
+    request = urllib.request.Request(f"{base}{thread}", headers=headers)
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+        body, etag = response.read(), response.headers["ETag"]
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "body.json"
+        path.write_bytes(body)
+        port = free_port()
+        bare = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-w", str(args.workers), "--threads", str(args.threads)]
+            + ["-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.bare_flask:app"],
+            cwd=ROOT,
+            env={**os.environ, "BARE_BODY": str(path), "BARE_ETAG": etag},
+        )
+        try:
+            end = time.time() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}{thread}", timeout=2) as r:  # noqa: S310
+                        assert r.read() == body
+                    break
+                except OSError:
+                    if time.time() > end:
+                        raise
+                    time.sleep(0.3)
+            for connections in loads:
+                results[f"GET bare Flask ({connections} connections)"] = run_wrk(
+                    f"http://127.0.0.1:{port}{thread}",
+                    args.seconds,
+                    connections,
+                    headers,
+                    server_pid=bare.pid,
+                )
+        finally:
+            bare.send_signal(signal.SIGTERM)
+            bare.wait(timeout=30)
+    return results
 
 
 def run_post(base: str, key: str, bodies: list[tuple[str, str]], seconds: int, connections: int) -> dict:
@@ -316,6 +398,14 @@ def report(args, results: dict) -> None:
     print(f"{'request':<36} {'req/s':>8} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
     for name, r in results.items():
         print(f"{name:<36} {r['rps']:>8.0f} {r['p50']:>9} {r['p99']:>9} {r['non_2xx']:>8}")
+    for name, r in results.items():
+        bare = results.get(name.replace("GET comments (50)", "GET bare Flask"))
+        if name.startswith("GET comments") and bare:
+            print(
+                f"{name}: {r['rps'] / bare['rps']:.0%} of the bare Flask app's req/s; server CPU per "
+                f"request {r['cpu_us']:.0f} us against {bare['cpu_us']:.0f} us "
+                f"({bare['cpu_us'] / r['cpu_us']:.0%})"
+            )
     print(json.dumps(results))
 
 
