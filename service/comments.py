@@ -286,6 +286,7 @@ def post_comment(
             site.policy,
             text=data["text"],
             article_id=article.external_id,
+            article_pk=article.id,
             poster=poster,
             own_origins=site.allowed_origins,
             render_token=data.get("render_token"),
