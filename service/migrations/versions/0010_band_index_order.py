@@ -2,7 +2,7 @@
 straight from its index, whatever the planner's statistics
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-11-28 23:10:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0010'
-down_revision = '0008'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
