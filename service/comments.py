@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .adaptation.store import adapt_scores
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
-from .authors import author_row, author_standing, standing_of
+from .authors import author_standing, standing_of
 from .cursors import decode_id_cursor, encode_cursor
 from .db import Article, Comment, IdempotencyRecord, utcnow
 from .errors import (
@@ -38,7 +38,6 @@ from .sites import check_article_url, site_settings
 from .spam.checks import (
     HOLD_CODES,
     REJECT_CODES,
-    Poster,
     check_comment,
     hold_published_copies,
     is_spam,
@@ -278,16 +277,15 @@ def post_comment(
     author = _author_columns(data.get("author") or {}, reader)
     # On PostgreSQL the reads and the one INSERT share a connection in autocommit mode.
     with posting_connection() as connection:
-        known = author_row(site_id, reader.key, connection) if reader else None
         now = utcnow()
-        poster = Poster(reader.key if reader else None, network, known.approved_count if known else 0)
         spam = check_comment(
             site_id,
             site.policy,
             text=data["text"],
             article_id=article.external_id,
             article_pk=article.id,
-            poster=poster,
+            reader_key=reader.key if reader else None,
+            network=network,
             own_origins=site.allowed_origins,
             render_token=data.get("render_token"),
             honeypot=data.get("honeypot"),
@@ -310,10 +308,10 @@ def post_comment(
             site.policy,
             (banned, suspect),
             article,
-            standing_of(known, site.policy),
+            standing_of(spam.author, site.policy),
             reader is not None,
             ([*spam.holds, *language_reasons(route, language)], spam.rejects),
-            known_reader=poster.known(site.policy),
+            known_reader=spam.poster.known(site.policy),
         )
         reasons = [r.to_dict() for r in decision.reasons]
         values = {

@@ -1,7 +1,9 @@
 """The spam checks of a new comment: the pure rules of this package, fed from the database.
 
-Two reads at most per comment, both on indexes: the poster's recent comments (velocity) and the
-comments sharing a SimHash band with the text (duplicates)."""
+One read per comment, index lookups side by side in one statement: the verified poster's author
+row (standing and record, which posting needs anyway), the poster's recent comments (velocity)
+and the comments sharing a SimHash band with the text (duplicates). Each round trip costs a
+posting request about as much as the lookups themselves."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 
-from ..db import Comment
+from ..db import Author, Comment
 from ..errors import TooManyRequests
 from ..extensions import db
 from ..moderation.policy import Policy, Reason
@@ -55,6 +57,10 @@ class SpamFindings:
     # What the scorer should read: the text without links to allowed domains or the site's own
     # pages (the toxicity model ignores links; the spam model would count them against it).
     scoring_text: str = ""
+    # The verified poster's author row (standing_of reads it), None for anyone else or a first
+    # comment; and the poster as the rules saw them.
+    author: sa.Row | None = None
+    poster: Poster | None = None
 
 
 @dataclass(frozen=True)
@@ -73,12 +79,6 @@ class Poster:
         """A verified reader with enough approved comments not to count as new."""
         return not self.anonymous and self.approved >= policy.new_reader_approved
 
-    @property
-    def velocity_key(self) -> tuple[Any, str | None]:
-        return (
-            (Comment.author_key, self.author_key) if self.author_key else (Comment.network_key, self.network)
-        )
-
 
 def fingerprint(text: str) -> dict[str, int | None]:
     """The text's SimHash (signed, as BIGINT holds it) and bands; NULLs for a text too short to compare."""
@@ -95,7 +95,8 @@ def check_comment(
     text: str,
     article_id: str,
     article_pk: int,
-    poster: Poster,
+    reader_key: str | None,
+    network: str | None,
     own_origins: tuple[str, ...] = (),
     render_token: str | None,
     honeypot: str | None,
@@ -103,12 +104,18 @@ def check_comment(
     now: datetime,
     connection: sa.Connection | None = None,
 ) -> SpamFindings:
-    """Every spam rule on a new comment. Velocity past the limit with the `throttle` action
-    raises TooManyRequests (nothing is stored). `article_id` is the article's public id (render
-    tokens name it), `article_pk` its row id (copies are told apart by it)."""
+    """Every spam rule on a new comment, after one read (see the module). Velocity past the limit
+    with the `throttle` action raises TooManyRequests (nothing is stored). `article_id` is the
+    article's public id (render tokens name it), `article_pk` its row id (copies are told apart
+    by it); `reader_key` a verified reader's key, `network` the keyed hash of the network."""
     links = find_links(text)
     allowed = allowed_domains(policy, own_origins)
     found = SpamFindings(fingerprint=fingerprint(text), scoring_text=_scoring_text(text, links, allowed))
+    author, recent, copies = _read(
+        connection or db.session.connection(), site_id, policy, reader_key, network, found.fingerprint, now
+    )
+    poster = Poster(reader_key, network, author.approved_count if author else 0)
+    found.author, found.poster = author, poster
     new_reader = not poster.known(policy)
     for reason in judge_links(
         links,
@@ -134,9 +141,6 @@ def check_comment(
             if reason is not None:
                 found.holds.append(reason)
 
-    recent, copies = _recent(
-        connection or db.session.connection(), site_id, policy, poster, found.fingerprint, now
-    )
     found.holds.extend(_velocity(policy, recent, now))
     if copies is not None:
         duplicate = judge_duplicates(
@@ -190,24 +194,25 @@ def _velocity(policy: Policy, times: list[datetime], now: datetime) -> list[Reas
     return list(verdict.reasons)
 
 
-def _recent(
+def _read(
     connection: sa.Connection,
     site_id: int,
     policy: Policy,
-    poster: Poster,
+    reader_key: str | None,
+    network: str | None,
     print_: dict[str, int | None],
     now: datetime,
-) -> tuple[list[datetime], list[DuplicateCopy] | None]:
-    """In one round trip: the poster's comments of the last hour (velocity) and the newest
-    comments sharing a band with the text within the duplicate window (None when the text is
-    too short). A copy's article is its internal id, as a string (judge_duplicates compares)."""
-    column, who = poster.velocity_key
+) -> tuple[sa.Row | None, list[datetime], list[DuplicateCopy] | None]:
+    """In one round trip: the verified reader's author row, the poster's comments of the last
+    hour (velocity: by the verified key, else by the network) and the newest comments sharing a
+    band with the text within the duplicate window (None when the text is too short). A copy's
+    article is its row id, as a string (judge_duplicates compares them)."""
     compare = print_["text_hash"] is not None and policy.duplicate_window_minutes > 0
     rows = connection.execute(
-        _RECENT[(column.key, compare)],
+        _READ[(reader_key is not None, compare)],
         {
             "site": site_id,
-            "who": who,
+            "who": reader_key or network,
             "hour_ago": now - timedelta(hours=1),
             "keep": max(policy.velocity_per_minute, policy.velocity_per_hour),
             "since": now - timedelta(minutes=policy.duplicate_window_minutes),
@@ -215,9 +220,10 @@ def _recent(
             **{f"b{i}": print_[f"text_band{i}"] for i in range(4)},
         },
     ).all()
+    author = next((row for row in rows if row.kind == "a"), None)
     times = [row.created_at for row in rows if row.kind == "v"]
     if not compare:
-        return times, None
+        return author, times, None
     copies = {  # a copy sharing several bands comes once per band
         row.id: DuplicateCopy(
             row.id, str(row.article), row.author or "", row.created_at, hamming(row.hash, print_["text_hash"])
@@ -225,70 +231,102 @@ def _recent(
         for row in rows
         if row.kind == "d" and row.hash is not None
     }
-    return times, list(copies.values())
+    return author, times, list(copies.values())
 
 
-def _recent_statement(velocity_column: str, compare: bool) -> sa.Select | sa.CompoundSelect:
-    """Built once per shape (and compiled once by SQLAlchemy's cache): the poster's last hour by
-    `velocity_column`, and with `compare` the band candidates. Five index range scans side by
-    side and nothing else: planning is a fifth of what a join and a UNION over them cost, and
-    this runs on every POST."""
-    c = Comment.__table__.c
+# The author row's columns (what standing_of and the link rules read); the other branches leave
+# them NULL, as the author branch leaves the comment columns.
+_AUTHOR_COLUMNS = (
+    "standing",
+    "suspended_until",
+    "approved_count",
+    "rejected_count",
+    "held_count",
+    "last_rejected_at",
+)
 
-    def newest(kind: str, where: list, limit: str, columns: list) -> sa.Select:
-        # Each in a subquery of its own: SQLite takes no LIMIT on a compound's member.
-        inner = (
-            sa.select(sa.literal(kind).label("kind"), *columns)
-            .where(c.site_id == sa.bindparam("site"), *where)
-            .order_by(c.created_at.desc())
-            .limit(sa.bindparam(limit))
-            .subquery()
+
+def _read_statement(verified: bool, compare: bool) -> sa.Select | sa.CompoundSelect:
+    """Built once per shape (and compiled once by SQLAlchemy's cache): for a `verified` reader
+    their author row and their last hour by author key (else the network's last hour), and with
+    `compare` the band candidates. Index lookups side by side and nothing else: a join and a
+    UNION over them took twice the planning, and this runs on every POST."""
+    c, a = Comment.__table__.c, Author.__table__.c
+    comment_columns = {
+        "id": sa.BigInteger,
+        "article": sa.Integer,
+        "author": sa.String,
+        "created_at": c.created_at.type,
+        "hash": sa.BigInteger,
+    }
+    columns = {**comment_columns, **{name: a[name].type for name in _AUTHOR_COLUMNS}}
+
+    def branch(kind: str, table: sa.Table, given: dict[str, Any], where: list, order=None, limit=None):
+        # Every branch names every column (NULL where it has none); each in a subquery of its
+        # own: SQLite takes no LIMIT on a compound's member.
+        inner = sa.select(
+            sa.literal(kind).label("kind"),
+            *(
+                given[name].label(name) if name in given else sa.cast(sa.null(), type_).label(name)
+                for name, type_ in columns.items()
+            ),
+        ).where(table.c.site_id == sa.bindparam("site"), *where)
+        if order is not None:
+            inner = inner.order_by(order).limit(sa.bindparam(limit))
+        return sa.select(inner.subquery())
+
+    velocity_column = "author_key" if verified else "network_key"
+    branches = []
+    if verified:
+        branches.append(
+            branch(
+                "a",
+                Author.__table__,
+                {name: a[name] for name in _AUTHOR_COLUMNS},
+                [a.author_key == sa.bindparam("who")],
+            )
         )
-        return sa.select(inner)
-
-    velocity = newest(
-        "v",
-        [c[velocity_column] == sa.bindparam("who"), c.created_at >= sa.bindparam("hour_ago")],
-        "keep",
-        [
-            sa.cast(sa.null(), sa.BigInteger).label("id"),
-            sa.cast(sa.null(), sa.Integer).label("article"),
-            sa.cast(sa.null(), sa.String).label("author"),
-            c.created_at,
-            sa.cast(sa.null(), sa.BigInteger).label("hash"),
-        ],
+    branches.append(
+        branch(
+            "v",
+            Comment.__table__,
+            {"created_at": c.created_at},
+            [c[velocity_column] == sa.bindparam("who"), c.created_at >= sa.bindparam("hour_ago")],
+            c.created_at.desc(),
+            "keep",
+        )
     )
-    if not compare:
-        return velocity
     # One branch per band, each the newest copies from its own (site_id, band, created_at) index:
     # an OR of the four let the planner scan the whole window by time instead, and without the
     # ORDER BY a table never analysed yet (a new deployment's first minute) ties every index that
     # starts with site_id, and the planner took one that filters all of the site's comments.
-    per_band = [
-        newest(
-            "d",
-            [
-                c[f"text_band{i}"] == sa.bindparam(f"b{i}"),
-                c.created_at >= sa.bindparam("since"),
-                c.status != "deleted",
-            ],
-            "copies",
-            [
-                c.id,
-                c.article_id.label("article"),
-                sa.func.coalesce(c.author_key, c.network_key).label("author"),
-                c.created_at,
-                c.text_hash.label("hash"),
-            ],
+    for i in range(4) if compare else ():
+        branches.append(
+            branch(
+                "d",
+                Comment.__table__,
+                {
+                    "id": c.id,
+                    "article": c.article_id,
+                    "author": sa.func.coalesce(c.author_key, c.network_key),
+                    "created_at": c.created_at,
+                    "hash": c.text_hash,
+                },
+                [
+                    c[f"text_band{i}"] == sa.bindparam(f"b{i}"),
+                    c.created_at >= sa.bindparam("since"),
+                    c.status != "deleted",
+                ],
+                c.created_at.desc(),
+                "copies",
+            )
         )
-        for i in range(4)
-    ]
-    return sa.union_all(velocity, *per_band)
+    return sa.union_all(*branches) if len(branches) > 1 else branches[0]
 
 
-_RECENT = {
-    (column, compare): _recent_statement(column, compare)
-    for column in ("author_key", "network_key")
+_READ = {
+    (verified, compare): _read_statement(verified, compare)
+    for verified in (False, True)
     for compare in (False, True)
 }
 
