@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -128,12 +128,13 @@ def list_queue(
     limit = params["limit"]
     label = bool(params.get("label"))
     statement, switched_off = _page_statement(conditions, narrowing, order, limit + 1, label)
-    with _planner_without(switched_off):
+    # One switch for the page and its lookups (neither of which sorts): two round trips, not four.
+    with _planner_without((*switched_off, *_PROBES_ONLY)):
         rows = list(db.session.execute(statement))
-    has_more = len(rows) > limit
-    rows = rows[:limit]
+        has_more = len(rows) > limit
+        rows = with_articles_and_authors(rows[:limit])
     return {
-        "items": queue_items(with_articles_and_authors(rows), explainer),
+        "items": queue_items(rows, explainer),
         "next_cursor": encode_cursor(_cursor_values(rows[-1], sort), sort) if has_more else None,
     }
 
@@ -225,16 +226,16 @@ _AUTHORS_BY_PROBE = sa.text(
     "WHERE authors.site_id = :site AND authors.author_key = k.author_key LIMIT 1) AS a ON true"
 )
 _NO_AUTHOR = {"author_approved": None, "author_rejected": None, "author_held": None}
+# Scans switched off for the page's lookups by key: what is left is the probes.
+_PROBES_ONLY = ("seqscan", "bitmapscan")
 
 
-class QueueRow(dict):
-    """A comment's columns with its article's and author's, read as attributes like a Row."""
+class QueueRow:
+    """A comment's columns with its article's and author's, as attributes (like a Row's)."""
 
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name) from None
+    def __init__(self, *parts: Mapping[str, Any]) -> None:
+        for part in parts:
+            self.__dict__.update(part)
 
 
 def with_articles_and_authors(rows: list[sa.Row]) -> list[QueueRow]:
@@ -248,35 +249,32 @@ def with_articles_and_authors(rows: list[sa.Row]) -> list[QueueRow]:
             keys_by_site.setdefault(c.site_id, set()).add(c.author_key)
     articles = {}
     authors: dict[tuple[int, str], dict[str, Any]] = {}
-    # Probes of the primary key and of the authors' unique key, whatever the statistics say (a
-    # table thought tiny is otherwise scanned whole).
-    with _planner_without(("seqscan", "bitmapscan")):
-        for a in db.session.execute(_ARTICLES.where(Article.id.in_({c.article_id for c in rows}))):
-            columns = a._asdict()
-            articles[columns.pop("id")] = columns  # the row's id stays the comment's
-        postgres = db.session.get_bind().dialect.name == "postgresql"
-        for site, keys in keys_by_site.items():
-            query = (
-                _AUTHORS_BY_PROBE.bindparams(site=site, keys=sorted(keys))
-                if postgres
-                else _AUTHORS.where(Author.site_id == site, Author.author_key.in_(keys))
-            )
-            for a in db.session.execute(query):
-                counts = a._asdict()
-                authors[(site, counts.pop("author_key"))] = counts
-    out = []
-    for c in rows:
-        row = QueueRow(c._mapping)
-        row.update(articles[c.article_id])
-        row.update(authors.get((c.site_id, c.author_key), _NO_AUTHOR))
-        out.append(row)
-    return out
+    # Probes of the primary key and of the authors' unique key; the caller switches scans off
+    # (_PROBES_ONLY), or a table thought tiny is read whole.
+    for a in db.session.execute(_ARTICLES.where(Article.id.in_({c.article_id for c in rows}))):
+        columns = a._asdict()
+        articles[columns.pop("id")] = columns  # the row's id stays the comment's
+    postgres = db.session.get_bind().dialect.name == "postgresql"
+    for site, keys in keys_by_site.items():
+        query = (
+            _AUTHORS_BY_PROBE.bindparams(site=site, keys=sorted(keys))
+            if postgres
+            else _AUTHORS.where(Author.site_id == site, Author.author_key.in_(keys))
+        )
+        for a in db.session.execute(query):
+            counts = a._asdict()
+            authors[(site, counts.pop("author_key"))] = counts
+    return [
+        QueueRow(c._mapping, articles[c.article_id], authors.get((c.site_id, c.author_key), _NO_AUTHOR))
+        for c in rows
+    ]
 
 
 def item(comment_id: int, explainer: ExplanationCache | None = None) -> dict[str, Any]:
     """One comment as the queue shows it."""
-    rows = list(db.session.execute(PAGE.where(Comment.id == comment_id)))
-    return queue_items(with_articles_and_authors(rows), explainer)[0]
+    with _planner_without(_PROBES_ONLY):
+        rows = with_articles_and_authors(list(db.session.execute(PAGE.where(Comment.id == comment_id))))
+    return queue_items(rows, explainer)[0]
 
 
 def queue_items(rows: list[QueueRow], explainer: ExplanationCache | None = None) -> list[dict[str, Any]]:
