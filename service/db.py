@@ -454,3 +454,22 @@ class ScheduledJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     # Where a job that walks a table by id stopped (the e-mail eraser), so a run starts there.
     position: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+# --- imports (service/imports/) -----------------------------------------------------------------
+
+
+class ImportedComment(db.Model):
+    """Where an imported comment came from (Disqus, WordPress, ...): importing the same file again
+    finds its comments here and adds nothing. The parent's source id resolves reply links once a
+    whole file is loaded, whatever order the file lists comments in."""
+
+    __tablename__ = "imported_comments"
+
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), primary_key=True)
+    # The format the comment came in: disqus, wordpress, isso, remark42, jsonl.
+    source: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    source_id: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    parent_source_id: Mapped[str | None] = mapped_column(sa.String(200))
+
