@@ -70,9 +70,7 @@ def _cursor_values(comment: Comment, sort: str) -> list[Any]:
 def _scope(principal: Principal, site_id: int | None) -> sa.ColumnElement[bool] | None:
     if site_id is not None:
         return Comment.site_id == site_id
-    if principal.site_id is not None:
-        return Comment.site_id == principal.site_id
-    return None
+    return principal.site_clause(Comment.site_id)
 
 
 def list_queue(
@@ -392,14 +390,18 @@ def queue_counts(principal: Principal, site_id: int | None) -> dict[str, Any]:
     scope = _scope(principal, site_id)
     counts: dict[str, Any] = {}
     over_cap = []
-    for queue in QUEUES:
-        inner = sa.select(Comment.id).where(queue_filter(queue))
-        if scope is not None:
-            inner = inner.where(scope)
-        n = db.session.scalar(sa.select(sa.func.count()).select_from(inner.limit(COUNT_CAP + 1).subquery()))
-        if n > COUNT_CAP:
-            n = COUNT_CAP
-            over_cap.append(queue)
-        counts[queue] = n
+    # Each count walks the queue's index up to the cap: without statistics PostgreSQL otherwise
+    # read the whole table for the approved queue (over a second at 1M comments).
+    with _planner_without(_PROBES_ONLY):
+        for queue in QUEUES:
+            inner = sa.select(Comment.id).where(queue_filter(queue))
+            if scope is not None:
+                inner = inner.where(scope)
+            capped = sa.select(sa.func.count()).select_from(inner.limit(COUNT_CAP + 1).subquery())
+            n = db.session.scalar(capped)
+            if n > COUNT_CAP:
+                n = COUNT_CAP
+                over_cap.append(queue)
+            counts[queue] = n
     counts["over_cap"] = over_cap
     return counts
