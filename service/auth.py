@@ -7,7 +7,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import wraps
 from typing import Any
 
@@ -35,21 +35,86 @@ def generate_key(role: str) -> str:
     return KEY_PREFIXES[role] + secrets.token_urlsafe(24)
 
 
+Grant = tuple[int | None, str]  # (site id or None for every site, role)
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: the key's id, role and site (None: every site)."""
+    """Who is calling: a key, or a person (signed in, or through a key they own), with the roles
+    they hold per site. `sites` is where this request's roles reach: None for every site."""
 
-    key_id: int
+    key_id: int | None
     role: str
-    site_id: int | None
-    allowed_origins: tuple[str, ...]
+    grants: tuple[Grant, ...]
+    allowed_origins: tuple[str, ...] = ()
+    account_id: int | None = None
+    name: str = ""
+    sites: frozenset[int] | None = frozenset()
+    # Console sessions: the CSRF token state-changing requests must send back.
+    csrf_token: str | None = None
+
+    @classmethod
+    def for_key(cls, key_id: int, role: str, site_id: int | None, origins=(), account_id=None, name=""):
+        return cls(
+            key_id,
+            role,
+            ((site_id, role),),
+            tuple(origins),
+            account_id,
+            name,
+            None if site_id is None else frozenset((site_id,)),
+        )
 
     @property
     def actor(self) -> str:
         return f"key:{self.key_id}"
 
+    @property
+    def every_site(self) -> bool:
+        return self.sites is None
+
+    @property
+    def site_id(self) -> int | None:
+        """The one site the caller is confined to; None when it reaches every site. Callers that
+        may reach several sites use `sites` (this is for keys of one site, like embed keys)."""
+        if self.sites is None:
+            return None
+        if len(self.sites) != 1:
+            raise LookupError("this caller reaches several sites")
+        return next(iter(self.sites))
+
     def may_act_on(self, site_id: int) -> bool:
-        return self.site_id is None or self.site_id == site_id
+        return self.sites is None or site_id in self.sites
+
+    def site_clause(self, column: Any) -> Any:
+        """A WHERE clause keeping rows of the sites reached (None: every site, no clause)."""
+        if self.sites is None:
+            return None
+        if len(self.sites) == 1:
+            return column == next(iter(self.sites))
+        return column.in_(sorted(self.sites))
+
+    def narrowed(self, roles: tuple[str, ...] | set[str]) -> Principal | None:
+        """The caller as a route needing one of `roles` sees it: only the sites where a grant
+        gives one of them (None when none does). A moderator of one site and admin of another
+        reaches only the second on admin routes."""
+        wanted = set(roles)
+        granting = [(site, role) for site, role in self.grants if ROLE_GRANTS[role] & wanted]
+        if not granting:
+            return None
+        if len(granting) == len(self.grants) and len(self.grants) == 1:
+            return self  # a key's one grant: nothing to narrow (the hot path)
+        sites = None if any(site is None for site, _ in granting) else frozenset(s for s, _ in granting)
+        best = "admin" if any(role == "admin" for _, role in granting) else granting[0][1]
+        return replace(self, role=best, sites=sites)
+
+    def role_on(self, site_id: int) -> str | None:
+        """The strongest role the caller holds on a site (its own grant or an every-site one)."""
+        held = {role for site, role in self.grants if site is None or site == site_id}
+        for role in ("admin", "moderator", "embed"):
+            if role in held:
+                return role
+        return None
 
 
 def create_key(role: str, site: Site | None, name: str = "") -> tuple[ApiKey, str]:
@@ -75,13 +140,13 @@ def key_cache() -> TTLCache[Principal]:
 
 def _load_principal(key_hash: str) -> Principal | None:
     row = db.session.execute(
-        sa.select(ApiKey.id, ApiKey.role, ApiKey.site_id, Site.allowed_origins)
+        sa.select(ApiKey.id, ApiKey.role, ApiKey.site_id, ApiKey.name, Site.allowed_origins)
         .outerjoin(Site, Site.id == ApiKey.site_id)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         return None
-    return Principal(row.id, row.role, row.site_id, tuple(row.allowed_origins or ()))
+    return Principal.for_key(row.id, row.role, row.site_id, row.allowed_origins or (), name=row.name or "")
 
 
 def authenticate() -> Principal:
@@ -114,11 +179,11 @@ def require_role(*roles: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            principal = authenticate()
-            if not ROLE_GRANTS[principal.role] & set(roles):
-                raise Forbidden(
-                    f"a key with role {principal.role!r} may not call this; allowed: {', '.join(roles)}"
-                )
+            caller = authenticate()
+            principal = caller.narrowed(roles)
+            if principal is None:
+                held = ", ".join(sorted({role for _, role in caller.grants})) or "none"
+                raise Forbidden(f"roles held ({held}) may not call this; allowed: {', '.join(roles)}")
             if principal.role == "embed":
                 check_origin(principal)
             g.principal = principal
@@ -156,7 +221,8 @@ def require_metrics_access() -> None:
         if token and hmac.compare_digest(given.strip().encode(), token.encode()):
             return
         principal = authenticate()
-        if principal.role != "admin" or principal.site_id is not None:
+        admin = principal.narrowed(("admin",))
+        if admin is None or not admin.every_site:
             raise Forbidden("metrics need the METRICS_TOKEN or an admin key for every site")
         return
     if not token and _direct_from_this_machine():
