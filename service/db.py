@@ -473,3 +473,77 @@ class ImportedComment(db.Model):
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     parent_source_id: Mapped[str | None] = mapped_column(sa.String(200))
 
+
+# --- settings history (service/settings_audit.py) ----------------------------------------------
+
+
+class SettingsEvent(db.Model):
+    """One change of a site's settings (policy and word lists, SSO secret, webhook endpoints) or of
+    a key: who, when, before and after (secrets only as fingerprints). Written once, never changed:
+    the ORM refuses updates and deletes, and on PostgreSQL a trigger refuses them too.
+
+    site_id is no foreign key: the history of a site outlives the site."""
+
+    __tablename__ = "settings_events"
+    __table_args__ = (sa.Index("ix_settings_events_site", "site_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # None for keys that reach every site.
+    site_id: Mapped[int | None]
+    # The actor string of the moderation events ("key:<id>"), or "cli" for a command.
+    actor: Mapped[str] = mapped_column(sa.String(200))
+    # What changed: site.created, site.updated, policy.updated, policy.replaced, sso_secret.created,
+    # sso_secret.rotated, webhook.created, webhook.updated, webhook.deleted, webhook.secret_rotated,
+    # key.issued, key.revoked.
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    # Which thing: "site:<slug>", "webhook:<id>", "key:<id>".
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    # The changed fields only, before and after (None: the thing did not exist before / after).
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(SettingsEvent, "before_update")
+@event.listens_for(SettingsEvent, "before_delete")
+def _settings_events_are_immutable(mapper, connection, target):
+    raise ValueError("settings events are immutable")
+
+
+# PostgreSQL refuses any UPDATE or DELETE of the history, whatever the client (the migration makes
+# the same trigger). TRUNCATE stays possible for an operator who means it (and for the tests).
+SETTINGS_EVENTS_GUARD = (
+    """
+    CREATE OR REPLACE FUNCTION settings_events_immutable() RETURNS trigger AS $$
+    BEGIN
+        RAISE EXCEPTION 'settings_events rows are immutable';
+    END;
+    $$ LANGUAGE plpgsql
+    """,
+    """
+    CREATE TRIGGER settings_events_immutable BEFORE UPDATE OR DELETE ON settings_events
+    FOR EACH ROW EXECUTE FUNCTION settings_events_immutable()
+    """,
+)
+for _statement in SETTINGS_EVENTS_GUARD:
+    event.listen(SettingsEvent.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
+
+
+# --- queue time targets (service/queue_targets.py) ---------------------------------------------
+
+
+class QueueTargetMiss(db.Model):
+    """A comment that waited in a queue past the site's target: the queue.target_missed webhook
+    event is sent once per comment and queue, when this row is written."""
+
+    __tablename__ = "queue_target_misses"
+    __table_args__ = (sa.UniqueConstraint("comment_id", "queue"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    queue: Mapped[str] = mapped_column(sa.String(16))
+    # When the wait began (posting for held, the oldest open report for reported), and the target.
+    waiting_since: Mapped[datetime] = mapped_column(UTCDateTime)
+    target_minutes: Mapped[float]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,6 +18,7 @@ from .extensions import db
 from .identity.origins import url_on_origins
 from .identity.store import SsoSecrets, rotate_sso_secret
 from .moderation.policy import CompiledLists, Policy, merge_policy, threshold_errors
+from .settings_audit import changes, fingerprint, record, record_changes
 from .transitions import article_changed, thread_changed
 
 
@@ -113,6 +114,8 @@ def create_site(data: dict[str, Any]) -> Site:
     )
     db.session.add(site)
     try:
+        db.session.flush()
+        record("site.created", f"site:{site.slug}", site.id, None, _site_changes({}, _audited(site))[1])
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -120,13 +123,37 @@ def create_site(data: dict[str, Any]) -> Site:
     return site
 
 
+def _audited(site: Site) -> dict[str, Any]:
+    """A site's settings as the history compares them: the effective policy, defaults included."""
+    return {
+        "name": site.name,
+        "allowed_origins": list(site.allowed_origins or []),
+        "policy": full_policy(site.policy),
+    }
+
+
+def _site_changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Name and origins compared as they are, the policy key by key (thresholds label by label)."""
+    old, new = changes(
+        {k: v for k, v in before.items() if k != "policy"}, {k: v for k, v in after.items() if k != "policy"}
+    )
+    old_policy, new_policy = changes(before.get("policy") or full_policy({}), after["policy"])
+    if old_policy or new_policy:
+        old["policy"], new["policy"] = old_policy, new_policy
+    return old, new
+
+
 def update_site(site: Site, data: dict[str, Any]) -> Site:
+    before = _audited(site)
     if "name" in data:
         site.name = data["name"]
     if "allowed_origins" in data:
         site.allowed_origins = data["allowed_origins"]
     if "policy" in data:
         site.policy = checked_policy(merge_policy(site.policy, data["policy"]), data["policy"], "policy.")
+    old, new = _site_changes(before, _audited(site))
+    if old or new:
+        record("site.updated", f"site:{site.slug}", site.id, old, new)
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
     announce_settings_change()
@@ -137,7 +164,11 @@ def change_policy(site: Site, sent: dict[str, Any], *, replace: bool = False) ->
     """PATCH (merge into the current policy) or PUT (`replace`: keys left out take their
     defaults) a site's policy; the effective policy that results."""
     stored = merge_policy({}, sent) if replace else merge_policy(site.policy, sent)
+    before = full_policy(site.policy)
     site.policy = checked_policy(stored, sent)
+    # Compared as effective policies: a PUT that spells out the defaults changes nothing.
+    kind = "policy.replaced" if replace else "policy.updated"
+    record_changes(kind, f"site:{site.slug}", site.id, before, full_policy(site.policy))
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
     announce_settings_change()
@@ -146,7 +177,18 @@ def change_policy(site: Site, sent: dict[str, Any], *, replace: bool = False) ->
 
 def rotate_sso(site: Site, grace_hours: float) -> str:
     """Create the site's SSO secret, or rotate it (the old one verifies for the grace period)."""
+    old = site.sso_secret
     secret = rotate_sso_secret(site, timedelta(hours=grace_hours))
+    record(
+        "sso_secret.rotated" if old else "sso_secret.created",
+        f"site:{site.slug}",
+        site.id,
+        {"secret_fingerprint": fingerprint(old)},
+        {
+            "secret_fingerprint": fingerprint(secret),
+            "previous_secret_expires_at": site.sso_previous_secret_expires_at,
+        },
+    )
     db.session.commit()
     current_app.extensions["sites"].invalidate([site.id])
     announce_settings_change()
@@ -185,9 +227,17 @@ def issue_key(
     if principal is not None and principal.site_id is not None and site is None:
         raise Forbidden("a site's admin key may only create keys for its own site")
     key, secret = create_key(role, site, name)
+    _record_issued(key, site)
     db.session.commit()
     announce_settings_change()  # a process may hold "unknown" for this key's hash
     return key, secret
+
+
+def _record_issued(key: ApiKey, site: Site | None) -> None:
+    """The key's prefix is shown in every key list; the rest of its secret never leaves the answer."""
+    db.session.flush()
+    after = {"prefix": key.prefix, "role": key.role, "site": site.slug if site else None, "name": key.name}
+    record("key.issued", f"key:{key.id}", key.site_id, None, after)
 
 
 def list_keys(principal: Principal) -> list[ApiKey]:
@@ -203,6 +253,8 @@ def revoke_key(principal: Principal, key_id: int) -> ApiKey:
         raise NotFound(f"no key {key_id}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        revoked = {"revoked_at": key.revoked_at}
+        record("key.revoked", f"key:{key.id}", key.site_id, {"revoked_at": None}, revoked)
         db.session.commit()
         announce_settings_change()
     return key

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 
-from .. import audit, authors, decisions, queue, simulation, stats
+from .. import audit, authors, decisions, queue, settings_audit, simulation, stats
 from ..auth import current_principal
 from ..db import Site
 from ..errors import ValidationFailed
@@ -33,6 +33,7 @@ from ..schemas.moderation import (
     StatsQuerySchema,
     StatsSchema,
 )
+from ..schemas.settings_audit import SettingsEventPageSchema, SettingsEventQuerySchema
 from ..sites import list_sites, site_by_slug
 from . import Blueprint, authorized, json_response
 
@@ -190,6 +191,16 @@ def comment_events(comment_id):
 def events(args):
     """The audit trail: who moved which comment from what to what, and why"""
     return audit.list_events(current_principal(), args, _site_id(args.get("site")))
+
+
+@blp.route("/settings-events")
+@authorized(blp, "admin")
+@blp.arguments(SettingsEventQuerySchema(), location="query")
+@blp.response(200, SettingsEventPageSchema)
+def settings_events(args):
+    """The settings history: who changed which policy, word list, SSO secret, webhook or key, with
+    the fields before and after, newest first (admins)"""
+    return settings_audit.list_settings_events(current_principal(), args, _site_id(args.get("site")))
 
 
 @blp.route("/authors")

@@ -13,6 +13,7 @@ from ..cursors import decode_id_cursor, encode_cursor
 from ..db import OutboxEvent, Site, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from ..errors import Conflict, NotFound, ValidationFailed
 from ..extensions import db
+from ..settings_audit import fingerprint, record, record_changes
 from .signing import generate_secret
 from .ssrf import AllowList, UnsafeURL, check_url
 
@@ -23,6 +24,12 @@ EVENT_TYPES = (
     "comment.rejected",
     "comment.reported",
     "comment.deleted",
+    # A comment waited in a queue past its site's target (service/queue_targets.py).
+    "queue.target_missed",
+    # DSA: a notice of illegal content arrived, was decided; a restriction's statement of reasons.
+    "notice.received",
+    "notice.decided",
+    "statement.created",
 )
 ATTEMPTS_SHOWN = 20  # per delivery in the log, newest first
 
@@ -78,11 +85,24 @@ def create_endpoint(site: Site, data: dict[str, Any]) -> tuple[WebhookEndpoint, 
         enabled=True,
     )
     db.session.add(endpoint)
+    db.session.flush()
+    record("webhook.created", f"webhook:{endpoint.id}", site.id, None, _audited(endpoint))
     db.session.commit()
     return endpoint, secret
 
 
+def _audited(endpoint: WebhookEndpoint) -> dict[str, Any]:
+    """An endpoint's settings as the history keeps them: its secret only as a fingerprint."""
+    return {
+        "url": endpoint.url,  # the SSRF guard refuses URLs with credentials
+        "event_types": list(endpoint.event_types),
+        "enabled": endpoint.enabled,
+        "secret_fingerprint": fingerprint(endpoint.secret),
+    }
+
+
 def update_endpoint(endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookEndpoint:
+    before = _audited(endpoint)
     if "url" in data:
         _check_url(data["url"])
         endpoint.url = data["url"]
@@ -93,11 +113,13 @@ def update_endpoint(endpoint: WebhookEndpoint, data: dict[str, Any]) -> WebhookE
         # Re-enabling starts afresh; pending deliveries resume.
         endpoint.disabled_reason = None if data["enabled"] else "disabled by an admin"
         endpoint.failing_since = None
+    record_changes("webhook.updated", f"webhook:{endpoint.id}", endpoint.site_id, before, _audited(endpoint))
     db.session.commit()
     return endpoint
 
 
 def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    record("webhook.deleted", f"webhook:{endpoint.id}", endpoint.site_id, _audited(endpoint), None)
     db.session.delete(endpoint)
     db.session.commit()
 
@@ -105,9 +127,15 @@ def delete_endpoint(endpoint: WebhookEndpoint) -> None:
 def rotate_secret(endpoint: WebhookEndpoint, grace: timedelta) -> str:
     """A new secret; the old one keeps signing alongside it for `grace`."""
     secret = generate_secret()
+    before = {"secret_fingerprint": fingerprint(endpoint.secret)}
     endpoint.previous_secret = endpoint.secret if grace > timedelta(0) else None
     endpoint.previous_secret_expires_at = utcnow() + grace if grace > timedelta(0) else None
     endpoint.secret = secret
+    after = {
+        "secret_fingerprint": fingerprint(secret),
+        "previous_secret_expires_at": endpoint.previous_secret_expires_at,
+    }
+    record("webhook.secret_rotated", f"webhook:{endpoint.id}", endpoint.site_id, before, after)
     db.session.commit()
     return secret
 
