@@ -123,6 +123,10 @@ def write_openapi_command(path: str) -> None:
 def register_commands(app: Flask) -> None:
     for command in (create_site_command, create_key_command, write_openapi_command, comments_cli):
         app.cli.add_command(command)
+    from .imports.cli import export_cli, imports_cli
+
+    app.cli.add_command(imports_cli)
+    app.cli.add_command(export_cli)
     try:
         from .scoring.commands import scoring_cli
     except ImportError:  # the scoring commands need the training extra

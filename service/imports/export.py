@@ -1,0 +1,159 @@
+"""Streamed exports as JSON lines (jsonl.py's format): a site's comments, for a move or a
+backup, and one author's data, for a reader's access request. Read in pages by id, so memory
+holds one page whatever the site's size."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..db import Article, Author, Comment, ModerationEvent, Report, utcnow
+from ..extensions import db
+from .jsonl import dumps, header
+
+PAGE = 1000
+
+
+def comment_record(comment: sa.Row, article: sa.Row, *, email: bool) -> dict[str, Any]:
+    return {
+        "type": "comment",
+        "id": comment.id,
+        "parent_id": comment.parent_id,
+        "article": {"id": article.external_id, "url": article.url, "title": article.title},
+        "status": comment.status,
+        "spam": comment.spam,
+        "author": {
+            "name": comment.author_name,
+            # Private: only in an export that asked for e-mails, and in the author's own.
+            "email": comment.author_email if email else None,
+            "user_id": comment.author_user_id,
+            "key": comment.author_key,
+            "verified": comment.author_verified,
+        },
+        "text": comment.text,
+        "language": comment.language,
+        "scores": comment.scores,
+        "model": {"name": comment.model_name, "version": comment.model_version},
+        "reasons": comment.reasons or [],
+        "report_count": comment.report_count,
+        "created_at": comment.created_at.isoformat(),
+        "updated_at": comment.updated_at.isoformat() if comment.updated_at else None,
+    }
+
+
+def event_record(event: sa.Row) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "actor": event.actor,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "reason": event.reason,
+        "note": event.note,
+        "reasons": event.reasons or [],
+        "scores": event.scores,
+        "model": {"name": event.model_name, "version": event.model_version},
+        "created_at": event.created_at.isoformat(),
+    }
+
+
+def _pages(where: sa.ColumnElement[bool]) -> Iterator[list[sa.Row]]:
+    comments = Comment.__table__
+    last_id = 0
+    while True:
+        page = db.session.execute(
+            sa.select(comments).where(where, comments.c.id > last_id).order_by(comments.c.id).limit(PAGE)
+        ).all()
+        if not page:
+            return
+        yield page
+        last_id = page[-1].id
+
+
+def _comment_lines(where: sa.ColumnElement[bool], *, events: bool, email: bool) -> Iterator[bytes]:
+    articles_table = Article.__table__
+    events_table = ModerationEvent.__table__
+    for page in _pages(where):
+        article_ids = {c.article_id for c in page}
+        articles = {
+            a.id: a
+            for a in db.session.execute(
+                sa.select(articles_table).where(articles_table.c.id.in_(article_ids))
+            ).all()
+        }
+        trail: dict[int, list[dict[str, Any]]] = {}
+        if events:
+            for event in db.session.execute(
+                sa.select(events_table)
+                .where(events_table.c.comment_id.in_([c.id for c in page]))
+                .order_by(events_table.c.id)
+            ).all():
+                trail.setdefault(event.comment_id, []).append(event_record(event))
+        lines = []
+        for comment in page:
+            record = comment_record(comment, articles[comment.article_id], email=email)
+            if events:
+                record["events"] = trail.get(comment.id, [])
+            lines.append(dumps(record))
+        # Let go of the page's rows before the next one is read.
+        db.session.rollback()
+        yield b"".join(lines)
+
+
+def export_site(site_id: int, slug: str, *, events: bool = False, emails: bool = False) -> Iterator[bytes]:
+    """Every comment of the site in id order (parents before their replies)."""
+    yield dumps(header("site", slug, utcnow(), events=events, emails=emails))
+    yield from _comment_lines(Comment.__table__.c.site_id == site_id, events=events, email=emails)
+
+
+def export_author(
+    site_id: int, slug: str, *, key: str | None = None, email: str | None = None
+) -> Iterator[bytes]:
+    """What the site holds about one author (a reader's access request): their comments (with
+    their own e-mail and the decisions on them), their standing and history, their reports."""
+    comments = Comment.__table__
+    matches = []
+    if key:
+        matches.append(comments.c.author_key == key)
+    if email:
+        matches.append(sa.func.lower(comments.c.author_email) == email.strip().lower())
+    if not matches:
+        raise ValueError("an author is named by key or e-mail")
+    yield dumps(header("author", slug, utcnow(), key=key, email=email))
+    if key:
+        author = db.session.execute(
+            sa.select(Author.__table__).where(Author.site_id == site_id, Author.author_key == key)
+        ).first()
+        if author is not None:
+            yield dumps(
+                {
+                    "type": "author",
+                    "key": author.author_key,
+                    "standing": author.standing,
+                    "suspended_until": author.suspended_until.isoformat() if author.suspended_until else None,
+                    "history": {
+                        "approved": author.approved_count,
+                        "rejected": author.rejected_count,
+                        "held": author.held_count,
+                    },
+                }
+            )
+        for report in db.session.execute(
+            sa.select(Report.__table__)
+            .where(Report.site_id == site_id, Report.reporter_key == key)
+            .order_by(Report.id)
+        ).all():
+            yield dumps(
+                {
+                    "type": "report",
+                    "comment_id": report.comment_id,
+                    "reason": report.reason,
+                    "note": report.note,
+                    "outcome": report.outcome,
+                    "created_at": report.created_at.isoformat(),
+                }
+            )
+    yield from _comment_lines(
+        sa.and_(comments.c.site_id == site_id, sa.or_(*matches)), events=True, email=True
+    )
