@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from .db import Author, utcnow
 from .errors import ValidationFailed
 from .extensions import db
+from .governance.statements import issue_for_standing
 from .identity.tokens import VERIFIED_PREFIX
 from .moderation.authors import AuthorHistory, standing
 from .moderation.policy import AuthorStanding, Policy
@@ -115,6 +116,7 @@ def set_standing(site_id: int, author_key: str, data: dict[str, Any], actor: str
     author.suspended_until = data.get("suspended_until") if data["standing"] == "suspended" else None
     author.note = data.get("note", "")
     author.updated_by = actor
+    issue_for_standing(site_id, author_key, author.standing, author.suspended_until, actor, author.note)
     db.session.commit()
     return author
 

@@ -153,6 +153,11 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         _float,
         "how often expired idempotency records, old webhook rows and e-mails past retention are removed",
     ),
+    "QUEUE_TARGETS_EVERY_SECONDS": (
+        60.0,
+        _float,
+        "how often comments waiting past their site's queue targets are announced (queue.target_missed)",
+    ),
     "IDEMPOTENCY_TTL_HOURS": (24.0, _float, "an Idempotency-Key's stored answer is deleted after this"),
     "WEBHOOK_RETENTION_DAYS": (
         30.0,

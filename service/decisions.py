@@ -17,6 +17,7 @@ from .auth import Principal
 from .db import Comment, OutboxEvent, Report, Site
 from .errors import Conflict, NotFound, ServiceError, ValidationFailed
 from .extensions import db
+from .governance import statements
 from .moderation.policy import Policy
 from .reports import resolve_reports
 from .transitions import count_author, record_transition
@@ -54,14 +55,18 @@ def apply_decision(
     expected_version: int | None,
     reason: str = "",
     note: str = "",
+    check_reason: bool = True,
+    notice: Any = None,
 ) -> Comment:
-    """Change one comment in the current transaction (the caller commits)."""
+    """Change one comment in the current transaction (the caller commits). A restriction gets its
+    statement of reasons here (naming `notice` when the decision answers one); `check_reason`
+    False: the caller checked the reason (a notice's decision: illegal content is no site rule)."""
     comment = load_for_principal(principal, comment_id)
     if comment.status == "deleted":
         raise Conflict(f"comment {comment_id} was deleted")
     if expected_version is not None and expected_version != comment.version:
         raise _conflict(comment)
-    if status == "rejected":
+    if status == "rejected" and check_reason:
         policy = Policy.from_dict(db.session.get(Site, comment.site_id).policy)
         if reason not in policy.rejection_reasons:
             raise ValidationFailed(
@@ -74,6 +79,7 @@ def apply_decision(
         )
         resolve_reports(comment, REPORT_OUTCOMES.get(status))
         db.session.flush()
+        statements.issue_for_comment(comment, notice)
     except StaleDataError:  # another moderator's change committed between our read and our write
         db.session.rollback()
         raise _conflict(db.session.get(Comment, comment_id)) from None
@@ -183,6 +189,8 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     record_transition(
         comment, comment.article, "deleted", actor=principal.actor, reason="erasure request", note=note
     )
+    db.session.flush()
+    statements.issue_for_comment(comment)
     _scrub_outbox(comment)
     db.session.commit()
     return comment

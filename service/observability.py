@@ -67,6 +67,20 @@ JOB_PROCESSED = Gauge(
     ["job"],
     multiprocess_mode="max",
 )
+# Queue time targets (service/queue_targets.py), read from the database at each scrape: whichever
+# process answers reports the present, so the most recent value wins across workers.
+QUEUE_OLDEST_AGE = Gauge(
+    "moderation_queue_oldest_age_seconds",
+    "How long the oldest comment waiting in each site's queue has waited (0: the queue is empty)",
+    ["site", "queue"],
+    multiprocess_mode="mostrecent",
+)
+QUEUE_TARGET = Gauge(
+    "moderation_queue_target_seconds",
+    "Each site's time target per queue (sites without one have no series)",
+    ["site", "queue"],
+    multiprocess_mode="mostrecent",
+)
 
 # A request id from the caller is kept if it looks like one; otherwise one is made.
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")

@@ -1,5 +1,5 @@
 """Scheduled jobs: late scoring of pending comments, expiry of idempotency records, pruning of
-webhook rows, erasure of old e-mails.
+webhook rows, erasure of old e-mails, announcing comments past their queue's time target.
 
 Celery beat runs them when a broker is configured (service/jobs/tasks.py); without one, a thread
 of each web process does (like the embedded webhook delivery). `flask jobs run NAME` runs one now.
@@ -11,11 +11,14 @@ from flask import Flask
 
 
 def init_app(app: Flask) -> None:
+    from ..queue_targets import refresh_metrics as refresh_queue_metrics
     from .cli import jobs_cli
     from .schedule import EmbeddedScheduler, refresh_metrics
 
     app.cli.add_command(jobs_cli)
     app.extensions.setdefault("metrics_refresh", []).append(refresh_metrics)
+    # The age of each queue's oldest comment, against the site's target (service/queue_targets.py).
+    app.extensions["metrics_refresh"].append(refresh_queue_metrics)
 
     embedded = str(app.config["JOBS_EMBEDDED_WORKER"]).lower()
     if embedded == "auto":

@@ -148,3 +148,12 @@ def erase_emails_step(ctx: StepContext) -> Step:
     db.session.commit()
     more = len(old) == len(rows) == ctx.batch_size
     return Step({"emails": erased}, more=more, position=old[-1] if old else ctx.position)
+
+
+def issue_statements_step(ctx: StepContext) -> Step:
+    """Statements of reasons for restrictions made without a moderator (the policy rejecting a new
+    comment, late scoring): found from the moderation trail, walked by id (governance/statements.py)."""
+    from ..governance.statements import sweep
+
+    made, position, more = sweep(ctx.position, ctx.batch_size, ctx.now)
+    return Step({"statements": made}, more=more, position=position)

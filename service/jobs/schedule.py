@@ -24,6 +24,7 @@ from flask import Flask
 from ..db import ScheduledJob, utcnow
 from ..extensions import db
 from ..observability import JOB_ITEMS, JOB_LAST_SUCCESS, JOB_PROCESSED, JOB_RUNS
+from ..queue_targets import missed_targets_step
 from . import maintenance
 from .maintenance import Step, StepContext
 
@@ -68,6 +69,12 @@ JOBS: dict[str, Job] = {
             maintenance.erase_emails_step,
             "CLEANUP_EVERY_SECONDS",
             "erase commenters' e-mails older than AUTHOR_EMAIL_RETENTION_DAYS (0: off)",
+        ),
+        Job(
+            "queue-targets",
+            missed_targets_step,
+            "QUEUE_TARGETS_EVERY_SECONDS",
+            "send queue.target_missed for comments waiting past their site's queue targets (once each)",
         ),
     )
 }

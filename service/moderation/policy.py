@@ -31,6 +31,9 @@ class Thresholds:
 
 DEFAULT_THRESHOLDS = Thresholds()
 
+# The queues a site may set a time target for (service/queue_targets.py).
+TARGET_QUEUES = ("held", "reported")
+
 LIST_FIELDS = ("banned_words", "suspect_words", "rejection_reasons", "allowed_domains", "blocked_domains")
 
 
@@ -82,6 +85,10 @@ class Policy:
     # as the model scores them, or score them with the multilingual backend (MULTILINGUAL_SCORER;
     # held when none is configured or it does not cover the language either).
     unsupported_language: Literal["hold", "publish", "score"] = "hold"
+    # --- queue time targets (service/queue_targets.py) ---
+    # Minutes a comment may wait in each queue (held: since it was posted; reported: since its
+    # oldest open report) before queue.target_missed is sent; None: no target.
+    queue_targets: Mapping[str, float | None] = field(default_factory=lambda: dict.fromkeys(TARGET_QUEUES))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Policy:
@@ -97,6 +104,9 @@ class Policy:
         for key in LIST_FIELDS:
             if key in data:
                 data[key] = tuple(data[key])
+        if "queue_targets" in data:
+            targets = data["queue_targets"] or {}
+            data["queue_targets"] = {queue: targets.get(queue) for queue in TARGET_QUEUES}
         known = {f for f in cls.__dataclass_fields__ if f != "thresholds"}
         return cls(thresholds=thresholds, **{k: v for k, v in data.items() if k in known})
 
@@ -111,9 +121,13 @@ class Policy:
 def merge_policy(stored: Mapping[str, Any] | None, changes: Mapping[str, Any]) -> dict[str, Any]:
     """A stored policy with changes applied the way PATCH means them: a key left out keeps its
     value; thresholds merge per label and within a label (sending only `reject` keeps `hold`);
-    a label set to null goes back to the defaults. Lists and plain values are replaced."""
+    a label set to null goes back to the defaults. Queue targets merge per queue (null: none).
+    Lists and plain values are replaced."""
     merged = dict(stored or {})
     for key, value in changes.items():
+        if key == "queue_targets":
+            merged[key] = {**(merged.get(key) or {}), **(value or {})}
+            continue
         if key != "thresholds":
             merged[key] = value
             continue

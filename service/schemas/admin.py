@@ -45,6 +45,22 @@ LabelThresholdsSchema = Schema.from_dict(
 )
 
 
+class QueueTargetsSchema(Schema):
+    """Minutes a comment may wait in a queue before queue.target_missed is sent (null: no target).
+    In a PATCH a queue left out keeps its target."""
+
+    held = fields.Float(
+        allow_none=True,
+        validate=validate.Range(min=1, max=30 * 24 * 60),
+        metadata={"description": "minutes from posting to a moderator's decision"},
+    )
+    reported = fields.Float(
+        allow_none=True,
+        validate=validate.Range(min=1, max=30 * 24 * 60),
+        metadata={"description": "minutes from the oldest open report to a moderator's answer"},
+    )
+
+
 class PolicySchema(Schema):
     """A site's policy. Every key is optional: PATCH changes the keys given (thresholds per label
     and per value), PUT and a new site take the default of each key left out."""
@@ -126,6 +142,14 @@ class PolicySchema(Schema):
     banned_author_status = fields.String(validate=validate.OneOf(["rejected", "held"]))
     rejection_reasons = fields.List(
         fields.String(validate=validate.Length(min=1, max=50)), validate=validate.Length(min=1, max=50)
+    )
+    queue_targets = fields.Nested(
+        QueueTargetsSchema,
+        metadata={
+            "description": "time targets per queue, in minutes: past one, the webhook event"
+            " queue.target_missed is sent once per comment and queue; /metrics shows each queue's"
+            " oldest waiting comment"
+        },
     )
 
 
