@@ -77,10 +77,12 @@ def prepare(rows: int, keep: bool) -> str:
     if exists and keep:
         engine = sa.create_engine(url)
         with engine.connect() as conn:
-            if conn.execute(sa.text("SELECT count(*) FROM comments")).scalar() == rows:
-                print(f"reusing {DB_NAME} with {rows:,} comments", file=sys.stderr)
-                migrate(url)
-                return url
+            seeded = conn.execute(sa.text("SELECT count(*) FROM comments")).scalar()
+        engine.dispose()  # a migration that alters the table would wait for this connection
+        if seeded == rows:
+            print(f"reusing {DB_NAME} with {rows:,} comments", file=sys.stderr)
+            migrate(url)
+            return url
     with admin.connect() as conn:
         conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)'))
         conn.execute(sa.text(f'CREATE DATABASE "{DB_NAME}"'))
