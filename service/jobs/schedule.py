@@ -76,6 +76,13 @@ JOBS: dict[str, Job] = {
             "QUEUE_TARGETS_EVERY_SECONDS",
             "send queue.target_missed for comments waiting past their site's queue targets (once each)",
         ),
+        Job(
+            "issue-statements",
+            maintenance.issue_statements_step,
+            # As often as late scoring, whose rejections it states too.
+            "SCORE_PENDING_EVERY_SECONDS",
+            "write the DSA statements of reasons of the policy's restrictions (a moderator's come at once)",
+        ),
     )
 }
 
