@@ -1,0 +1,51 @@
+"""The console's Notices view: a reader's notice of illegal content is decided by a moderator."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+FRIENDLY = "Thanks for this well-researched article, I learned a lot."
+
+
+def test_moderator_decides_a_notice_in_the_console(server, console):
+    comment = server.post(FRIENDLY, name="Ada")
+    client = server.app.test_client()
+    sent = client.post(
+        f"/v1/comments/{comment['id']}/notices",
+        json={
+            "category": "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+            "explanation": "This comment incites hatred, which the law forbids.",
+            "name": "Rita Reporter",
+            "email": "rita@reporter.example",
+            "good_faith": True,
+        },
+        headers={"Authorization": f"Bearer {server.keys['embed']}", "Origin": server.url},
+    )
+    assert sent.status_code == 201, sent.get_json()
+
+    page = console()
+    page.locator("#tabs a[data-view=notices]").click()
+    notice = page.locator(".notice")
+    expect(notice).to_have_count(1)
+    expect(notice).to_contain_text("Illegal or harmful speech")
+    expect(notice).to_contain_text("rita@reporter.example")
+    expect(notice).to_contain_text(FRIENDLY)
+
+    # Illegal without naming the law is refused, and says which field.
+    notice.get_by_role("button", name="Decide").click()
+    expect(notice.locator(".error")).to_contain_text("legal_ground")
+    notice.get_by_label("Legal ground").fill("§ 130 StGB")
+    notice.get_by_label("Explanation").fill("Incitement to hatred.")
+    notice.get_by_role("button", name="Decide").click()
+    expect(page.locator("#toast")).to_contain_text("comment rejected")
+    expect(page.locator(".notice")).to_have_count(0)
+    expect(page.locator("#notices-list")).to_contain_text("No open notices")
+
+    status = server.app.test_client().get(
+        f"/v1/moderation/comments/{comment['id']}",
+        headers={"Authorization": f"Bearer {server.keys['moderator']}"},
+    )
+    assert status.get_json()["status"] == "rejected"
