@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import html
+import json
 import re
 import time
 
@@ -443,6 +444,30 @@ def test_policy_view_shows_the_effective_policy(server, console):
         expect(table.locator("tr", has_text="insult")).to_contain_text("0.95")
         expect(table.locator("tr", has_text="threat")).to_contain_text("never (a person decides)")
         expect(page.locator("#policy-body")).to_contain_text("Built-in English lists")
+    finally:
+        restored = moderation(server, "PUT", "/v1/admin/sites/demo/policy", key=admin_key, json=before)
+        assert restored.status_code == 200, restored.get_json()
+
+
+def test_admin_reads_the_settings_history(server, console):
+    """A word list changed through the API shows in the Settings history with its value before
+    and after and who changed it; moderators have no such tab."""
+    admin_key = server.keys["admin"]
+    before = moderation(server, "GET", "/v1/admin/sites/demo/policy", key=admin_key).get_json()
+    changed = moderation(
+        server, "PATCH", "/v1/admin/sites/demo/policy", key=admin_key, json={"suspect_words": ["<b>dolt</b>"]}
+    )
+    assert changed.status_code == 200, changed.get_json()
+    try:
+        page = console(admin_key)
+        page.get_by_role("link", name="Settings history").click()
+        row = page.locator("#history-table tbody tr", has_text="policy.updated").first
+        old = json.dumps(before["suspect_words"], separators=(",", ":"))
+        expect(row).to_contain_text(f'suspect_words: {old} → ["<b>dolt</b>"]')  # as text, never markup
+        expect(row).to_contain_text("site:demo")
+        assert page.locator("#history-table b").count() == 0
+        moderator_page = console()
+        expect(moderator_page.get_by_role("link", name="Settings history")).to_be_hidden()
     finally:
         restored = moderation(server, "PUT", "/v1/admin/sites/demo/policy", key=admin_key, json=before)
         assert restored.status_code == 200, restored.get_json()

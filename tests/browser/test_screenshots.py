@@ -102,3 +102,24 @@ def test_write_screenshots(server, new_page, console):
     moderator.get_by_role("link", name="Stats").click()
     expect(moderator.locator("#chart-days svg rect").first).to_be_attached()
     moderator.screenshot(path=str(OUT / "console-stats.png"), full_page=True)
+
+    # The settings history after an admin's day of changes (restored at the end).
+    client = server.app.test_client()
+    admin = {"Authorization": f"Bearer {server.keys['admin']}"}
+    policy = client.get("/v1/admin/sites/demo/policy", headers=admin).get_json()
+    changes = [
+        ("PATCH", "/v1/admin/sites/demo/policy", {"suspect_words": [*policy["suspect_words"], "dolt"]}),
+        ("PATCH", "/v1/admin/sites/demo/policy", {"queue_targets": {"held": 30, "reported": 60}}),
+        ("PATCH", "/v1/admin/sites/demo/policy", {"thresholds": {"insult": {"hold": 0.4, "reject": 0.97}}}),
+        ("POST", "/v1/admin/sites/demo/sso-secret", {"grace_hours": 24}),
+    ]
+    try:
+        for method, path, body in changes:
+            assert client.open(path, method=method, json=body, headers=admin).status_code == 200
+        history = console(server.keys["admin"])
+        history.set_viewport_size({"width": 1360, "height": 900})
+        history.get_by_role("link", name="Settings history").click()
+        expect(history.locator("#history-table tbody tr")).not_to_have_count(0)
+        history.screenshot(path=str(OUT / "console-settings-history.png"), full_page=True)
+    finally:
+        client.put("/v1/admin/sites/demo/policy", json=policy, headers=admin)
