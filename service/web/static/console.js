@@ -127,7 +127,7 @@
     });
   }
   function showSignIn(message) {
-    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
     show($("signin-view"), true);
     var err = $("signin-error");
     err.textContent = message || "";
@@ -165,9 +165,9 @@
     state.single = view === "comment" && /^\d+$/.test(parts[1] || "") ? parseInt(parts[1], 10) : null;
     if (state.single) view = "queue";
     var adminOnly = view === "webhooks" || view === "history";
-    if (["queue", "stats", "policy", "webhooks", "history"].indexOf(view) < 0 || (adminOnly && state.me.role !== "admin")) view = "queue";
+    if (["queue", "stats", "policy", "webhooks", "history", "notices"].indexOf(view) < 0 || (adminOnly && state.me.role !== "admin")) view = "queue";
     state.view = view;
-    ["queue", "stats", "policy", "webhooks", "history"].forEach(function (v) { show($(v + "-view"), v === view); });
+    ["queue", "stats", "policy", "webhooks", "history", "notices"].forEach(function (v) { show($(v + "-view"), v === view); });
     document.querySelectorAll("#tabs a").forEach(function (a) {
       if (a.getAttribute("data-view") === view) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
@@ -180,6 +180,7 @@
     if (view === "policy") loadPolicy();
     if (view === "webhooks") loadEndpoints();
     if (view === "history") loadHistory(false);
+    if (view === "notices") loadNotices(false);
   }
 
   // --- queues -----------------------------------------------------------------------------
@@ -911,6 +912,65 @@
     });
   }
 
+  // --- DSA notices ------------------------------------------------------------------------
+  var noticesAfter = null;
+  function noticeForm(n) {
+    var siteId = n.site_id;
+    var decision = el("select", { "aria-label": "Decision" }, [
+      el("option", { value: "illegal", text: "Illegal: reject the comment" }),
+      el("option", { value: "site_rules", text: "Breaks the site's rules" }),
+      el("option", { value: "not_illegal", text: "Not illegal" })
+    ]);
+    var restrict = el("input", { type: "checkbox", "aria-label": "Also reject the comment" });
+    var reason = el("select", { "aria-label": "Rejection reason" });
+    reasonsFor(siteId).forEach(function (r) { reason.appendChild(el("option", { value: r, text: r })); });
+    var ground = el("input", { type: "text", maxlength: "500", placeholder: "Law relied on (required for illegal)", "aria-label": "Legal ground" });
+    var explanation = el("textarea", { rows: "2", maxlength: "2000", placeholder: "What the reporter and the author are told", "aria-label": "Explanation" });
+    var error = el("p", { class: "error", role: "alert", hidden: "hidden" });
+    var button = el("button", { type: "button", class: "btn btn-primary", text: "Decide" });
+    button.onclick = function () {
+      var body = { decision: decision.value, explanation: explanation.value };
+      if (decision.value === "illegal") body.legal_ground = ground.value;
+      else if (restrict.checked) { body.restrict = true; body.reason = reason.value; }
+      button.disabled = true;
+      api("POST", "/v1/moderation/notices/" + n.id + "/decision", body).then(function (res) {
+        button.disabled = false;
+        if (!res.ok) { error.textContent = errorText(res); show(error, true); return; }
+        toast("Notice " + n.id + " decided: " + res.data.decision + (res.data.restricted ? " (comment rejected)" : ""));
+        loadNotices(false);
+      });
+    };
+    return el("div", { class: "notice-form" }, [
+      decision, el("label", null, [restrict, el("span", { text: " also reject, for " })]), reason, ground, explanation, button, error
+    ]);
+  }
+  function loadNotices(more) {
+    var list = $("notices-list");
+    var err = $("notices-error");
+    var params = { site: statsSite(), limit: 50, after: more ? noticesAfter : "" };
+    api("GET", "/v1/moderation/notices" + qs(params)).then(function (res) {
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      if (!more) clear(list);
+      var notices = res.data.notices;
+      if (!more && !notices.length) list.appendChild(el("p", { class: "muted", text: "No open notices for this site." }));
+      notices.forEach(function (n) {
+        list.appendChild(el("article", { class: "panel notice" }, [
+          el("h2", { text: "Notice " + n.id + ": " + n.category_label }),
+          el("p", { class: "muted small", text: "Received " + when(n.created_at) + " from " + n.reporter.name + " <" + n.reporter.email + ">" }),
+          el("p", { text: n.explanation }),
+          el("blockquote", { class: "comment-text" }, [
+            el("strong", { text: n.comment.author.name + " (comment " + n.comment.id + ", " + n.comment.status + "): " }),
+            el("span", { text: n.comment.text })
+          ]),
+          noticeForm(n)
+        ]));
+      });
+      noticesAfter = notices.length ? notices[notices.length - 1].id : null;
+      show($("notices-more"), notices.length === params.limit);
+    });
+  }
+
   function loadDeliveries(more) {
     var ep = deliveryState.endpoint;
     var table = $("deliveries-table");
@@ -978,6 +1038,7 @@
     $("stats-days").addEventListener("change", loadStats);
     $("deliveries-more").addEventListener("click", function () { loadDeliveries(true); });
     $("history-more").addEventListener("click", function () { loadHistory(true); });
+    $("notices-more").addEventListener("click", function () { loadNotices(true); });
     window.addEventListener("hashchange", route);
     var saved = sessionStorage.getItem(KEY_STORE);
     if (saved) signIn(saved); else showSignIn();
