@@ -49,3 +49,34 @@ def test_moderator_decides_a_notice_in_the_console(server, console):
         headers={"Authorization": f"Bearer {server.keys['moderator']}"},
     )
     assert status.get_json()["status"] == "rejected"
+
+
+def test_reader_sends_a_notice_from_the_embed_and_follows_it(server, new_page):
+    comment = server.post(FRIENDLY, name="Ada")
+    page = new_page()
+    page.goto(f"{server.url}/demo?as=anonymous")
+    page.get_by_role("button", name="Report illegal content").click()
+    form = page.locator(".cms-notice")
+    form.get_by_role("button", name="Send notice").click()
+    # The service's 422 names each field; the form shows each message at its field.
+    expect(form.locator(".cms-msg")).to_contain_text("check the highlighted fields")
+    expect(form.locator(".cms-field-error:visible")).to_have_count(4)
+
+    form.get_by_label("Which law does it break?").select_option("STATEMENT_CATEGORY_VIOLENCE")
+    form.get_by_label("Why is this comment illegal?").fill("It threatens a named person with violence.")
+    form.get_by_label("Your name").fill("Rita Reporter")
+    form.get_by_label("Your e-mail").fill("rita@reporter.example")
+    form.get_by_label("I confirm in good faith").check()
+    form.get_by_role("button", name="Send notice").click()
+    expect(form.locator(".cms-msg")).to_contain_text("was received")
+    link = form.locator(".cms-msg").text_content().split("here: ", 1)[1].strip()
+    assert link.startswith(f"{server.url}/v1/notices/")
+
+    status = server.app.test_client().get(link.removeprefix(server.url))
+    assert status.status_code == 200
+    body = status.get_json()
+    assert (body["comment_id"], body["status"], body["category"]) == (
+        comment["id"],
+        "open",
+        "STATEMENT_CATEGORY_VIOLENCE",
+    )

@@ -25,6 +25,25 @@
   var readerToken = cfg.readerToken || null;
   var articleToken = cfg.articleToken || null;
   var REPORT_REASONS = [["spam", "Spam"], ["abuse", "Abusive or hateful"], ["off-topic", "Off-topic"], ["other", "Something else"]];
+  // The legal grounds a notice of illegal content names (EU DSA Art. 16): the DSA Transparency
+  // Database's statement categories.
+  var NOTICE_CATEGORIES = [
+    ["STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", "Illegal or harmful speech (e.g. hate speech, defamation)"],
+    ["STATEMENT_CATEGORY_VIOLENCE", "Violence (e.g. threats, incitement to violence)"],
+    ["STATEMENT_CATEGORY_CYBER_VIOLENCE", "Cyber violence (e.g. harassment, stalking)"],
+    ["STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN", "Cyber violence against women"],
+    ["STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "Protection of minors"],
+    ["STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS", "Data protection and privacy violations"],
+    ["STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS", "Intellectual property infringements"],
+    ["STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "Scams and/or fraud"],
+    ["STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY", "Risk for public security (e.g. terrorist content)"],
+    ["STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS", "Negative effects on civic discourse or elections"],
+    ["STATEMENT_CATEGORY_SELF_HARM", "Self-harm"],
+    ["STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS", "Unsafe, non-compliant or prohibited products"],
+    ["STATEMENT_CATEGORY_CONSUMER_INFORMATION", "Consumer information infringements"],
+    ["STATEMENT_CATEGORY_ANIMAL_WELFARE", "Animal welfare"],
+    ["STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE", "Another kind of illegal content"]
+  ];
   var uid = 0;
 
   // --- DOM helpers: text only -------------------------------------------------------------
@@ -369,6 +388,9 @@
     var reportBtn = el("button", { type: "button", class: "cms-link", text: "Report", "aria-expanded": "false" });
     reportBtn.addEventListener("click", function () { openReport(c, slot, reportBtn); });
     actions.appendChild(reportBtn);
+    var noticeBtn = el("button", { type: "button", class: "cms-link", text: "Report illegal content", "aria-expanded": "false" });
+    noticeBtn.addEventListener("click", function () { openNotice(c, slot, noticeBtn); });
+    actions.appendChild(noticeBtn);
     var item = el("li", { class: "cms-comment", "data-comment-id": String(c.id) }, [
       el("article", { "aria-label": "Comment by " + c.author.name }, [heading, body, actions, slot]),
       repliesList
@@ -410,6 +432,75 @@
     slot.appendChild(box);
     button.setAttribute("aria-expanded", "true");
     select.focus();
+  }
+
+  // A notice of illegal content (EU DSA Art. 16): the legal ground, why, who sends it, and the
+  // good-faith statement. The answer is a link where the reporter follows the decision.
+  function openNotice(c, slot, button) {
+    var existing = slot.querySelector(".cms-notice");
+    if (existing) { existing.remove(); button.setAttribute("aria-expanded", "false"); return; }
+    function field(label, control) {
+      var fid = id("notice");
+      control.id = fid;
+      return el("div", { class: "cms-field" }, [el("label", { for: fid, text: label }), control,
+        el("span", { class: "cms-field-error", hidden: true })]);
+    }
+    var category = el("select", { name: "category" }, NOTICE_CATEGORIES.map(function (r) { return el("option", { value: r[0], text: r[1] }); }));
+    var explanation = el("textarea", { name: "explanation", rows: "3", maxlength: "4000", required: true });
+    var name = el("input", { name: "name", type: "text", maxlength: "100", autocomplete: "name", required: true });
+    var email = el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email", required: true });
+    var faith = el("input", { name: "good_faith", type: "checkbox", required: true });
+    var fields = {
+      category: field("Which law does it break?", category),
+      explanation: field("Why is this comment illegal?", explanation),
+      name: field("Your name", name),
+      email: field("Your e-mail (for the decision; not shown to anyone else)", email)
+    };
+    var faithId = id("notice");
+    faith.id = faithId;
+    var msg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+    var send = el("button", { type: "submit", class: "cms-btn", text: "Send notice" });
+    var box = el("form", { class: "cms-report cms-notice", "aria-label": "Report illegal content", novalidate: true }, [
+      fields.category, fields.explanation, el("div", { class: "cms-row" }, [fields.name, fields.email]),
+      el("div", { class: "cms-field" }, [el("label", { for: faithId }, [faith,
+        " I confirm in good faith that this notice is accurate and complete."]),
+        el("span", { class: "cms-field-error", hidden: true })]),
+      el("div", { class: "cms-row" }, [send,
+        el("button", { type: "button", class: "cms-link", text: "Cancel", onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
+      msg
+    ]);
+    fields.good_faith = faith.parentNode.parentNode;
+    box.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      box.querySelectorAll(".cms-field-error").forEach(function (n) { n.hidden = true; });
+      send.disabled = true;
+      withToken("POST", "/v1/comments/" + c.id + "/notices", function (token) {
+        var sent = { category: category.value, explanation: explanation.value, name: name.value, email: email.value, good_faith: faith.checked };
+        if (token) sent.reader_token = token;
+        return sent;
+      }).then(function (res) {
+        if (res.status === 201) {
+          box.querySelectorAll("input, select, textarea").forEach(function (n) { n.disabled = true; });
+          say(msg, "Thank you. Your notice (number " + res.data.id + ") was received. Follow the decision here: " + base + res.data.status_path, "ok");
+          return;
+        }
+        send.disabled = false;
+        if (res.status === 422 && res.data.errors) {
+          res.data.errors.forEach(function (e) {
+            var f = fields[e.field];
+            var slotError = f && f.querySelector(".cms-field-error");
+            if (slotError) { slotError.textContent = e.message; slotError.hidden = false; }
+          });
+          say(msg, "Please check the highlighted fields.", "error");
+        } else if (res.status === 429) say(msg, "Too many notices. Please try again in " + (res.headers.get("Retry-After") || "60") + " seconds.", "error");
+        else if (res.status === 404) say(msg, "This comment no longer exists.", "info");
+        else if (isBadToken(res)) say(msg, "Your sign-in has expired. Please sign in again.", "error");
+        else say(msg, res.data.detail || "The notice could not be sent.", "error");
+      }, function () { send.disabled = false; say(msg, "Could not reach the comment service. Please try again.", "error"); });
+    });
+    slot.appendChild(box);
+    button.setAttribute("aria-expanded", "true");
+    category.focus();
   }
 
   function addComment(c, parent) {
