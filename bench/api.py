@@ -266,6 +266,11 @@ def main() -> None:
         default="32,8",
         help="comma-separated: each load runs at each (32: the service saturated; 8: a busy site)",
     )
+    parser.add_argument(
+        "--database",
+        default="bench_api",
+        help="the PostgreSQL database it (re)creates: one per concurrent run",
+    )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--only", choices=["get", "post"], help="run one of the two loads")
@@ -291,7 +296,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is missing: apt-get install wrk")
 
-    url = prepare_database("bench_api")
+    url = prepare_database(args.database)
     key, bodies = seed(url, thread=args.only != "post", legacy=args.legacy_bodies)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
