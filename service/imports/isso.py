@@ -23,7 +23,10 @@ class IssoDatabase:
     def __init__(self, path: Path | str, base_url: str):
         self.base_url = base_url.rstrip("/")
         try:
-            self.connection = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+            # Read by the import's parser thread (loader.read_ahead).
+            self.connection = sqlite3.connect(
+                f"file:{Path(path).resolve()}?mode=ro", uri=True, check_same_thread=False
+            )
             self.total = self.connection.execute("SELECT COUNT(*) FROM comments").fetchone()[0]
             self.connection.execute("SELECT id, uri, title FROM threads LIMIT 0")
         except sqlite3.Error as error:

@@ -12,6 +12,8 @@ the authors' history counts are recounted. No webhook events: an import is not n
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -26,6 +28,13 @@ from ..transitions import CHANGED_ARTICLES, CHANGED_THREADS, SYSTEM
 from .records import SourceArticle, SourceComment
 
 _EXTERNAL_ID_LENGTH = 200
+# One index probe per id (LATERAL ... LIMIT 1): right after a bulk load the planner's statistics
+# still say the table is empty, and a plain join then compares every id with every row.
+_STORED_PG = sa.text(
+    "SELECT i.source_id, c.id, c.depth, c.root_id FROM unnest(CAST(:ids AS varchar[])) AS wanted(id) "
+    "CROSS JOIN LATERAL (SELECT source_id, comment_id FROM imported_comments WHERE site_id = :site "
+    "AND source = :source AND source_id = wanted.id LIMIT 1) AS i JOIN comments c ON c.id = i.comment_id"
+)
 
 
 @dataclass
@@ -55,6 +64,44 @@ def batched(records: Iterable[SourceComment], size: int) -> Iterator[list[Source
         yield batch
 
 
+def read_ahead(batches: Iterator[list[SourceComment]], depth: int = 2) -> Iterator[list[SourceComment]]:
+    """Parse the next batches in a thread while this one is written: the database's time and the
+    parser's overlap. At most `depth` batches wait, so memory stays bounded; a parse error is
+    raised here, in the caller's thread."""
+    handoff: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    done = object()
+
+    def offer(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(done)
+        except BaseException as error:  # handed to the caller's thread
+            offer(error)
+
+    thread = threading.Thread(target=produce, name="import-parser", daemon=True)
+    thread.start()
+    try:
+        while (item := handoff.get()) is not done:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join()
+
+
 def article_key(article: SourceArticle, by: str) -> str:
     """The article's id on our side: the source's identifier, or its URL. Ours hold 200
     characters; a longer one keeps its start and a hash of the whole, so it stays unique."""
@@ -81,6 +128,7 @@ class Loader:
         self.waiting: dict[str, list[SourceComment]] = {}
         self.waiting_ids: set[str] = set()
         self.stored_parents: dict[str, tuple[int, int, int | None]] = {}
+        self.column_types: dict[str, dict[str, str]] = {}
 
     # --- per batch ------------------------------------------------------------------------
 
@@ -90,11 +138,11 @@ class Loader:
         for record in batch:
             if record.source_id not in self.waiting_ids:
                 fresh.setdefault(record.source_id, record)
-        known = self._known(list(fresh))
-        new = [r for source_id, r in fresh.items() if source_id not in known]
+        # One look-up for the batch's comments (written before?) and their parents (where?).
+        parents = {r.parent_source_id for r in fresh.values() if r.parent_source_id}
+        self.stored_parents = self._stored(fresh.keys() | parents)
+        new = [r for source_id, r in fresh.items() if source_id not in self.stored_parents]
         self.result.already_imported += len(batch) - len(new)
-        wanted = {r.parent_source_id for r in new if r.parent_source_id} - fresh.keys()
-        self.stored_parents = self._stored(wanted)
         out: list[tuple[SourceComment, bool]] = []
         available = set(self.stored_parents)
         for record in new:
@@ -121,11 +169,17 @@ class Loader:
                 stack.append((child, False))
 
     def _stored(self, source_ids: set[str]) -> dict[str, tuple[int, int, int | None]]:
-        """Parents written by earlier batches or imports: source id -> (id, depth, root id)."""
+        """Comments of these source ids already written (by an earlier batch or import):
+        source id -> (id, depth, root id)."""
         imported, comments = ImportedComment.__table__, Comment.__table__
         found: dict[str, tuple[int, int, int | None]] = {}
         ids = list(source_ids)
-        for start in range(0, len(ids), 500):
+        if self.postgresql:
+            rows = self.connection.execute(
+                _STORED_PG, {"site": self.site_id, "source": self.source, "ids": ids}
+            )
+            return {source_id: (comment_id, depth, root_id) for source_id, comment_id, depth, root_id in rows}
+        for start in range(0, len(ids), 500):  # SQLite's limit on bound parameters
             for source_id, *values in self.connection.execute(
                 sa.select(imported.c.source_id, comments.c.id, comments.c.depth, comments.c.root_id)
                 .join(comments, comments.c.id == imported.c.comment_id)
@@ -205,22 +259,6 @@ class Loader:
             )
         highest = self.connection.scalar(sa.select(sa.func.coalesce(sa.func.max(Comment.__table__.c.id), 0)))
         return list(range(highest + 1, highest + 1 + count))
-
-    def _known(self, source_ids: list[str]) -> set[str]:
-        table = ImportedComment.__table__
-        known: set[str] = set()
-        for start in range(0, len(source_ids), 500):  # SQLite's limit on bound parameters
-            chunk = source_ids[start : start + 500]
-            known.update(
-                self.connection.scalars(
-                    sa.select(table.c.source_id).where(
-                        table.c.site_id == self.site_id,
-                        table.c.source == self.source,
-                        table.c.source_id.in_(chunk),
-                    )
-                )
-            )
-        return known
 
     def _make_articles(self, records: list[SourceComment]) -> None:
         wanted: dict[str, SourceArticle] = {}
@@ -316,13 +354,16 @@ class Loader:
             self.connection.execute(sa.insert(table), rows)
 
     def _copy(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-        """COPY FROM STDIN on the session's own connection, so in its transaction."""
+        """COPY FROM STDIN in binary (the server parses no text) on the session's own
+        connection, so in its transaction."""
         from psycopg.types.json import Jsonb
 
         columns = list(rows[0])
         json_columns = {name for name in columns if isinstance(table.c[name].type, sa.JSON)}
+        types = self._column_types(table.name)
         cursor = self.connection.connection.driver_connection.cursor()
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types([types[name] for name in columns])
             for row in rows:
                 copy.write_row(
                     [
@@ -330,6 +371,20 @@ class Loader:
                         for name in columns
                     ]
                 )
+
+    def _column_types(self, table: str) -> dict[str, str]:
+        """The database's own type of each column (binary COPY must name them)."""
+        if table not in self.column_types:
+            self.column_types[table] = dict(
+                self.connection.execute(
+                    sa.text(
+                        "SELECT attname, format_type(atttypid, NULL) FROM pg_attribute "
+                        "WHERE attrelid = CAST(:table AS regclass) AND attnum > 0 AND NOT attisdropped"
+                    ),
+                    {"table": table},
+                ).all()
+            )
+        return self.column_types[table]
 
     # --- once the file is read ----------------------------------------------------------------
 
@@ -383,7 +438,7 @@ def import_comments(
     """Import one file's comments into a site, all or nothing (one transaction)."""
     loader = Loader(site_id, source, score=score, article_ids=article_ids)
     try:
-        for batch in batched(records, batch_size):
+        for batch in read_ahead(batched(records, batch_size)):
             loader.load(batch)
             if progress:
                 progress(len(batch))
