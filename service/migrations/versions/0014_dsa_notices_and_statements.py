@@ -85,9 +85,17 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_statements_comment_id'), ['comment_id'], unique=False)
         batch_op.create_index('ix_statements_site', ['site_id', 'id'], unique=False)
 
+    # Restrictions made before this upgrade get no statement: the issue-statements job starts
+    # after the newest moderation event, so a running site's authors are not sent old ones.
+    op.execute(
+        "INSERT INTO scheduled_jobs (name, last_processed, total_processed, position) "
+        "SELECT 'issue-statements', 0, 0, COALESCE(MAX(id), 0) FROM moderation_events"
+    )
+
 
 
 def downgrade():
+    op.execute("DELETE FROM scheduled_jobs WHERE name = 'issue-statements'")
     with op.batch_alter_table('statements', schema=None) as batch_op:
         batch_op.drop_index('ix_statements_site')
         batch_op.drop_index(batch_op.f('ix_statements_comment_id'))
