@@ -94,6 +94,8 @@ def test_write_screenshots(server, new_page, console):
     page.screenshot(path=str(OUT / "embed.png"), full_page=True)
 
     moderator = console()
+    client = server.app.test_client()
+    headers = {"Authorization": f"Bearer {server.keys['moderator']}"}
     moderator.set_viewport_size({"width": 1360, "height": 1000})
     expect(moderator.locator(".card")).to_have_count(len(HELD))
     moderator.locator("#toast").evaluate("n => n.hidden = true")
@@ -102,6 +104,38 @@ def test_write_screenshots(server, new_page, console):
     moderator.get_by_role("link", name="Stats").click()
     expect(moderator.locator("#chart-days svg rect").first).to_be_attached()
     moderator.screenshot(path=str(OUT / "console-stats.png"), full_page=True)
+
+    # Two readers' notices of illegal content (DSA Art. 16) waiting for a decision.
+    embed = {"Authorization": f"Bearer {server.keys['embed']}", "Origin": server.url}
+    for (name, text), category, why in [
+        (
+            HELD[1],
+            "STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH",
+            "A personal insult aimed at another reader; insulting someone is an offence here.",
+        ),
+        (
+            HELD[3],
+            "STATEMENT_CATEGORY_CYBER_VIOLENCE",
+            "The same account has been harassing this reader under several articles this week.",
+        ),
+    ]:
+        found = client.get("/v1/moderation/comments?queue=held", headers=headers).get_json()["items"]
+        target = next(item["id"] for item in found if item["text"] == text)
+        sent = client.post(
+            f"/v1/comments/{target}/notices",
+            json={
+                "category": category,
+                "explanation": why,
+                "name": "Rita Reporter",
+                "email": "rita@reporter.example",
+                "good_faith": True,
+            },
+            headers=embed,
+        )
+        assert sent.status_code == 201, sent.get_json()
+    moderator.get_by_role("link", name="Notices").click()
+    expect(moderator.locator(".notice")).to_have_count(2)
+    moderator.screenshot(path=str(OUT / "console-notices.png"), full_page=True)
 
     # The settings history after an admin's day of changes (restored at the end).
     client = server.app.test_client()
