@@ -29,7 +29,33 @@ sys.path.insert(0, str(ROOT))
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DB_NAME = "bench_import"
-WORDS = ["the", "council", "budget", "school", "closures", "rail", "strike", "housing", "plan", "weather", "river", "flood", "mayor", "vote", "clear", "thanks", "disagree", "agree", "point", "article", "reader", "question", "answer", "figures", "tax"]
+WORDS = [
+    "the",
+    "council",
+    "budget",
+    "school",
+    "closures",
+    "rail",
+    "strike",
+    "housing",
+    "plan",
+    "weather",
+    "river",
+    "flood",
+    "mayor",
+    "vote",
+    "clear",
+    "thanks",
+    "disagree",
+    "agree",
+    "point",
+    "article",
+    "reader",
+    "question",
+    "answer",
+    "figures",
+    "tax",
+]
 
 
 def peak_mb() -> float:

@@ -70,7 +70,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def register_blueprints(api) -> None:
-    from . import adaptation, admin, comments, governance, moderation, ops
+    from . import adaptation, admin, comments, exports, governance, moderation, ops
 
-    for module in (comments, moderation, admin, adaptation, ops, governance):
+    for module in (comments, moderation, admin, adaptation, ops, governance, exports):
         api.register_blueprint(module.blp)

@@ -311,3 +311,29 @@ def test_author_export_holds_their_comments_and_emails_only(app, runner, gazette
     assert lines[1]["history"] == {"approved": 1, "rejected": 0, "held": 0}
     assert {c["text"] for c in lines[2:]} == {"Clear explanation of the budget.\n\nThanks & well done.", ""}
     assert runner.invoke(args=["export", "author", "gazette"]).exit_code != 0
+
+
+def test_http_exports_stream_json_lines_to_admins_only(app, runner, gazette, factory, client):
+    assert run_import(runner, FIXTURES / "disqus.xml", "disqus").exit_code == 0
+    admin = factory.headers(factory.key("admin", site="gazette"))
+    response = client.get("/v1/admin/sites/gazette/export?events=true", headers=admin)
+    assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
+    assert response.is_streamed
+    lines = [json.loads(line) for line in response.get_data(as_text=True).splitlines()]
+    assert lines[0]["kind"] == "site" and len(lines) == 7
+    assert {line["status"] for line in lines[1:]} == {"approved", "rejected", "deleted", "held"}
+    assert all(line["author"]["email"] is None for line in lines[1:])  # private unless asked
+    assert all(len(line["events"]) == 1 for line in lines[1:])
+    with_emails = client.get("/v1/admin/sites/gazette/export?emails=true", headers=admin)
+    assert "ada@reader.example" in with_emails.get_data(as_text=True)
+
+    mine = client.get("/v1/admin/sites/gazette/author-export?key=disqus:bob", headers=admin)
+    lines = [json.loads(line) for line in mine.get_data(as_text=True).splitlines()]
+    assert [line.get("type") for line in lines] == [None, "author", "comment"]
+    assert lines[2]["author"]["email"] == "bob@reader.example"
+
+    nobody = client.get("/v1/admin/sites/gazette/author-export", headers=admin)
+    assert nobody.status_code == 422 and nobody.get_json()["errors"][0]["field"] == "key"
+    moderator = factory.headers(factory.key("moderator", site="gazette"))
+    assert client.get("/v1/admin/sites/gazette/export", headers=moderator).status_code == 403
+    assert client.get("/v1/admin/sites/missing/export", headers=admin).status_code in (403, 404)
