@@ -15,13 +15,16 @@ import sqlalchemy as sa
 from flask import current_app, g, request
 
 from .caches import SETTINGS_CACHE_SECONDS, TTLCache
-from .db import ApiKey, Site
+from .db import Account, ApiKey, Site
 from .errors import Forbidden, Unauthorized
 from .extensions import db
 
 # Embed keys are public (they sit in the article page), so they read like Stripe's
 # publishable keys; moderator and admin keys are secrets.
 KEY_PREFIXES = {"embed": "pk_", "moderator": "sk_mod_", "admin": "sk_admin_"}
+# The console's session cookie and the header carrying its CSRF token.
+SESSION_COOKIE = "cms_session"
+CSRF_HEADER = "X-CSRF-Token"
 # Admin keys may do what moderator keys may.
 ROLE_GRANTS = {"embed": {"embed"}, "moderator": {"moderator"}, "admin": {"moderator", "admin"}}
 
@@ -67,7 +70,8 @@ class Principal:
 
     @property
     def actor(self) -> str:
-        return f"key:{self.key_id}"
+        """How the audit trail names the caller: the person, else the integration (the key)."""
+        return f"user:{self.account_id}" if self.account_id is not None else f"integration:{self.key_id}"
 
     @property
     def every_site(self) -> bool:
@@ -140,20 +144,47 @@ def key_cache() -> TTLCache[Principal]:
 
 def _load_principal(key_hash: str) -> Principal | None:
     row = db.session.execute(
-        sa.select(ApiKey.id, ApiKey.role, ApiKey.site_id, ApiKey.name, Site.allowed_origins)
+        sa.select(
+            ApiKey.id,
+            ApiKey.role,
+            ApiKey.site_id,
+            ApiKey.owner_id,
+            ApiKey.name,
+            Site.allowed_origins,
+            Account.name.label("owner_name"),
+        )
         .outerjoin(Site, Site.id == ApiKey.site_id)
+        .outerjoin(Account, Account.id == ApiKey.owner_id)
         .where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+        # A person's keys stop with their account.
+        .where(sa.or_(ApiKey.owner_id.is_(None), Account.disabled_at.is_(None)))
     ).first()
     if row is None:
         return None
-    return Principal.for_key(row.id, row.role, row.site_id, row.allowed_origins or (), name=row.name or "")
+    return Principal.for_key(
+        row.id,
+        row.role,
+        row.site_id,
+        row.allowed_origins or (),
+        row.owner_id,
+        row.owner_name or row.name or "",
+    )
 
 
 def authenticate() -> Principal:
+    """The caller: a key in Authorization, else a console session cookie (whose state-changing
+    requests must carry the session's CSRF token; a key is not sent by a browser on its own, so
+    key requests need none)."""
     header = request.headers.get("Authorization", "")
+    if not header and SESSION_COOKIE in request.cookies:
+        from .accounts.store import session_principal
+
+        return session_principal(
+            request.cookies[SESSION_COOKIE], request.method, request.headers.get(CSRF_HEADER)
+        )
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key.strip():
-        raise Unauthorized("send the key as 'Authorization: Bearer <key>'")
+        raise Unauthorized("send the key as 'Authorization: Bearer <key>', or sign in to the console")
     key_hash = hash_key(key.strip())
     principal = current_app.extensions["key_cache"].get(key_hash, lambda: _load_principal(key_hash))
     if principal is None:

@@ -121,7 +121,15 @@ def write_openapi_command(path: str) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for command in (create_site_command, create_key_command, write_openapi_command, comments_cli):
+    from .accounts.commands import accounts_cli
+
+    for command in (
+        create_site_command,
+        create_key_command,
+        write_openapi_command,
+        comments_cli,
+        accounts_cli,
+    ):
         app.cli.add_command(command)
     from .imports.cli import export_cli, imports_cli
 

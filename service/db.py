@@ -70,6 +70,9 @@ class ApiKey(db.Model):
     # None: every site (moderator and admin keys only).
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The person the key acts for (their audit events name them); None: a named integration
+    # (the key's name is the integration's).
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("accounts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -219,7 +222,8 @@ class ModerationEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
     site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
-    # "system", or "key:<id>" for a person acting through an API key.
+    # "system", "user:<account id>" for a person (signed in, or through their key), or
+    # "integration:<key id>" for a key no person owns ("key:<id>" on events older than accounts).
     actor: Mapped[str] = mapped_column(sa.String(64))
     from_status: Mapped[str | None] = mapped_column(sa.String(16))
     to_status: Mapped[str] = mapped_column(sa.String(16))
@@ -547,3 +551,75 @@ class QueueTargetMiss(db.Model):
     waiting_since: Mapped[datetime] = mapped_column(UTCDateTime)
     target_minutes: Mapped[float]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- moderator accounts (service/accounts/) ------------------------------------------------------
+
+ACCOUNT_ROLES = ("moderator", "admin")
+
+
+class Account(db.Model):
+    """A person who moderates: signs in to the console, owns keys, is named in the audit trail."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    email: Mapped[str] = mapped_column(sa.String(320))
+    # The e-mail lower-cased: one account per address, however it is typed.
+    email_key: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    # argon2id, in its own encoded form (parameters and salt included); None until a password is set.
+    password_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    password_changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Base32 TOTP secret once confirmed; the pending one while the person sets up their app.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    totp_pending_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # The last time step a code was accepted for: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    roles: Mapped[list[AccountRole]] = relationship(
+        back_populates="account", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class AccountRole(db.Model):
+    """A person's role on one site, or on every site (site_id None)."""
+
+    __tablename__ = "account_roles"
+    __table_args__ = (sa.UniqueConstraint("account_id", "site_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(sa.Enum(*ACCOUNT_ROLES, name="account_role", native_enum=False))
+
+    account: Mapped[Account] = relationship(back_populates="roles")
+    site: Mapped[Site | None] = relationship()
+
+
+class ConsoleSession(db.Model):
+    """A signed-in console. The cookie holds a random token; only its SHA-256 is kept here, so
+    reading this table does not let anyone sign in."""
+
+    __tablename__ = "console_sessions"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # Sent back by the console in X-CSRF-Token on every state-changing request.
+    csrf_token: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SignInThrottle(db.Model):
+    """Failed sign-ins counted per account (a keyed hash of the e-mail, so unknown addresses lock
+    too and tell nothing) and per network (a keyed hash of the /24 or /64)."""
+
+    __tablename__ = "sign_in_throttles"
+
+    key: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)

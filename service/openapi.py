@@ -71,6 +71,16 @@ class ProblemApi(Api):
                     "description": "pk_… embed keys, sk_… moderator and admin keys",
                 },
             )
+            self.spec.components.security_scheme(
+                "consoleSession",
+                {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "cms_session",
+                    "description": "a person signed in to the console (POST /v1/session); state-changing "
+                    "requests also send the session's CSRF token in X-CSRF-Token",
+                },
+            )
 
     def handle_http_exception(self, error):
         return handle_http_exception(error)

@@ -197,8 +197,8 @@ def rotate_sso(site: Site, grace_hours: float) -> str:
 
 def list_sites(principal: Principal) -> list[Site]:
     query = sa.select(Site).order_by(Site.id)
-    if principal.site_id is not None:
-        query = query.where(Site.id == principal.site_id)
+    if (clause := principal.site_clause(Site.id)) is not None:
+        query = query.where(clause)
     return list(db.session.execute(query).scalars())
 
 
@@ -209,6 +209,7 @@ def key_view(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
         "role": key.role,
         "site": key.site.slug if key.site else None,
         "name": key.name,
+        "owner_id": key.owner_id,
         "created_at": key.created_at,
         "revoked_at": key.revoked_at,
     }
@@ -218,15 +219,25 @@ def key_view(key: ApiKey, secret: str | None = None) -> dict[str, Any]:
 
 
 def issue_key(
-    principal: Principal | None, role: str, site_slug: str | None, name: str = ""
+    principal: Principal | None,
+    role: str,
+    site_slug: str | None,
+    name: str = "",
+    owner_id: int | None = None,
 ) -> tuple[ApiKey, str]:
-    """Create a key. A site-bound admin may only create keys for its own site."""
+    """Create a key, for a person (`owner_id`: it acts as them, within the roles they hold) or for
+    a named integration. A site-bound admin may only create keys for its own sites."""
     site = site_by_slug(site_slug, principal) if site_slug else None
     if role == "embed" and site is None:
         raise ValidationFailed("site", "an embed key belongs to one site")
-    if principal is not None and principal.site_id is not None and site is None:
-        raise Forbidden("a site's admin key may only create keys for its own site")
+    if principal is not None and not principal.every_site and site is None:
+        raise Forbidden("a site's admin may only create keys for their own sites")
+    if owner_id is not None:
+        from .accounts.store import check_key_owner
+
+        check_key_owner(owner_id, role, site.id if site else None)
     key, secret = create_key(role, site, name)
+    key.owner_id = owner_id
     _record_issued(key, site)
     db.session.commit()
     announce_settings_change()  # a process may hold "unknown" for this key's hash
@@ -242,14 +253,16 @@ def _record_issued(key: ApiKey, site: Site | None) -> None:
 
 def list_keys(principal: Principal) -> list[ApiKey]:
     query = sa.select(ApiKey).order_by(ApiKey.id)
-    if principal.site_id is not None:
-        query = query.where(ApiKey.site_id == principal.site_id)
+    if (clause := principal.site_clause(ApiKey.site_id)) is not None:
+        query = query.where(clause)
     return list(db.session.execute(query).scalars())
 
 
 def revoke_key(principal: Principal, key_id: int) -> ApiKey:
     key = db.session.get(ApiKey, key_id)
-    if key is None or (principal.site_id is not None and key.site_id != principal.site_id):
+    if key is None or not (
+        principal.every_site or (key.site_id is not None and principal.may_act_on(key.site_id))
+    ):
         raise NotFound(f"no key {key_id}")
     if key.revoked_at is None:
         key.revoked_at = utcnow()

@@ -50,7 +50,9 @@ def authorized(blp: Blueprint, *roles: str) -> Callable:
         view = require_role(*roles)(view)
         view = blp.alt_response(401, schema=ProblemSchema, description="No key, or an unknown key")(view)
         view = blp.alt_response(403, schema=ProblemSchema, description="Wrong role, site or origin")(view)
-        return blp.doc(security=[{"apiKey": []}])(view)
+        if "embed" in roles:
+            return blp.doc(security=[{"apiKey": []}])(view)
+        return blp.doc(security=[{"apiKey": []}, {"consoleSession": []}])(view)
 
     return decorator
 
@@ -70,7 +72,7 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def register_blueprints(api) -> None:
-    from . import adaptation, admin, comments, exports, governance, moderation, ops
+    from . import accounts, adaptation, admin, comments, governance, moderation, ops
 
-    for module in (comments, moderation, admin, adaptation, ops, governance, exports):
+    for module in (comments, moderation, admin, adaptation, ops, governance, accounts):
         api.register_blueprint(module.blp)

@@ -43,7 +43,7 @@ class Sites(MethodView):
     @blp.alt_response(409, schema=ProblemSchema, description="The slug is taken")
     def post(self, data):
         """Create a site (keys for every site only)"""
-        if current_principal().site_id is not None:
+        if not current_principal().every_site:
             raise Forbidden("a site's admin key cannot create sites")
         return sites.site_view(sites.create_site(data))
 
@@ -145,7 +145,9 @@ class Keys(MethodView):
     @blp.response(201, KeyCreatedSchema)
     def post(self, data):
         """Create a key; its secret is in this answer only"""
-        key, secret = sites.issue_key(current_principal(), data["role"], data.get("site"), data["name"])
+        key, secret = sites.issue_key(
+            current_principal(), data["role"], data.get("site"), data["name"], data["owner_id"]
+        )
         return sites.key_view(key, secret)
 
 

@@ -51,7 +51,9 @@ def _site_id(slug: str | None) -> int | None:
     names none."""
     if slug:
         return site_by_slug(slug, current_principal()).id
-    return current_principal().site_id
+    principal = current_principal()
+    # A person with roles on several sites sees them all, as a key of every site does.
+    return principal.site_id if principal.sites is not None and len(principal.sites) == 1 else None
 
 
 def _required_site(slug: str | None) -> Site:
@@ -89,7 +91,9 @@ def whoami():
     policies = [(site, Policy.from_dict(site.policy)) for site in list_sites(principal)]
     return {
         "role": principal.role,
-        "all_sites": principal.site_id is None,
+        "all_sites": principal.every_site,
+        "actor": principal.actor,
+        "name": principal.name,
         "sites": [
             {
                 "id": site.id,
@@ -97,6 +101,7 @@ def whoami():
                 "name": site.name,
                 "rejection_reasons": list(policy.rejection_reasons),
                 "report_threshold": policy.report_threshold,
+                "role": principal.role_on(site.id),
             }
             for site, policy in policies
         ],

@@ -235,7 +235,16 @@ class SiteSchema(Schema):
 class KeyCreateSchema(Schema):
     role = fields.String(required=True, validate=validate.OneOf(ROLES))
     site = fields.String(metadata={"description": "site slug; required for embed keys; omit for every site"})
-    name = CleanString(max_length=200, load_default="")
+    name = CleanString(
+        max_length=200,
+        load_default="",
+        metadata={"description": "what the key is for; for a key no person owns, the integration's name"},
+    )
+    owner_id = StrictInteger(
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "the person the key acts for (within their roles); omit for an integration"},
+    )
 
 
 class KeySchema(Schema):
@@ -246,6 +255,9 @@ class KeySchema(Schema):
     role = fields.String(required=True)
     site = fields.String(allow_none=True)
     name = fields.String(required=True)
+    owner_id = fields.Integer(
+        allow_none=True, metadata={"description": "the person it acts for; null: an integration"}
+    )
     created_at = fields.DateTime(required=True)
     revoked_at = fields.DateTime(allow_none=True)
 

@@ -54,11 +54,14 @@ class ReachableSiteSchema(Schema):
     report_threshold = fields.Float(
         required=True, metadata={"description": "weight of open reports that holds a published comment"}
     )
+    role = fields.String(metadata={"description": "the caller's role on this site (moderator or admin)"})
 
 
 class IdentitySchema(Schema):
-    role = fields.String(required=True)
-    all_sites = fields.Boolean(required=True, metadata={"description": "the key reaches every site"})
+    role = fields.String(required=True, metadata={"description": "the strongest role held"})
+    all_sites = fields.Boolean(required=True, metadata={"description": "the caller reaches every site"})
+    actor = fields.String(metadata={"description": "how the audit trail names the caller"})
+    name = fields.String(metadata={"description": "the person's (or the integration's) name"})
     sites = fields.List(fields.Nested(ReachableSiteSchema), required=True)
 
 
@@ -281,7 +284,16 @@ class EventSchema(Schema):
     id = fields.Integer(required=True)
     comment_id = fields.Integer(required=True)
     site_id = fields.Integer(required=True)
-    actor = fields.String(required=True, metadata={"description": "system, or key:<id>"})
+    actor = fields.String(
+        required=True,
+        metadata={
+            "description": "system, user:<account id> (a person), or integration:<key id> "
+            "(key:<id> on events older than accounts)"
+        },
+    )
+    actor_name = fields.String(
+        allow_none=True, metadata={"description": "the person's or the integration's name"}
+    )
     from_status = fields.String(allow_none=True)
     to_status = fields.String(required=True)
     reason = fields.String()

@@ -198,7 +198,7 @@ def test_approve_publishes_and_writes_one_event(client, factory, embed_key, mod,
     assert [c["id"] for c in thread["comments"]] == [held[0]]
     trail = events_of(app, held[0])
     assert [(e.from_status, e.to_status) for e in trail] == [(None, "held"), ("held", "approved")]
-    assert trail[1].actor.startswith("key:") and trail[1].scores == trail[0].scores
+    assert trail[1].actor.startswith("integration:") and trail[1].scores == trail[0].scores
 
 
 def test_stale_version_gets_409_with_the_current_state(client, mod, held, app):

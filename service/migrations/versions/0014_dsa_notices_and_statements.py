@@ -2,7 +2,7 @@
 statements of reasons (Art. 17), one per restriction (a moderation event, or a ban or suspension)
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-11-28 23:27:40.611489
 
 """
@@ -15,7 +15,7 @@ import service.db  # noqa: F401 - custom column types
 
 # revision identifiers, used by Alembic.
 revision = '0014'
-down_revision = '0012'
+down_revision = '0013'
 branch_labels = None
 depends_on = None
 
