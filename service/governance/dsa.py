@@ -44,7 +44,8 @@ NOTICE_DECISIONS = ("illegal", "not_illegal", "site_rules")
 NOTICE_STATUSES = ("open", "decided")
 
 # What a statement restricts, and on which ground (Art. 17(3)(d) and (e)).
-RESTRICTIONS = ("rejected", "deleted", "banned", "suspended")
+# held: a comment kept from publication for review longer than the site's set time.
+RESTRICTIONS = ("rejected", "deleted", "banned", "suspended", "held")
 GROUNDS = ("illegal", "site_rules")
 # Whether and how automated means took the decision (Art. 17(3)(c)).
 AUTOMATED_DECISIONS = ("fully", "partially", "not_automated")
@@ -172,6 +173,8 @@ def statement_for(restriction: Restriction, notice: NoticeFacts | None = None) -
         "deleted": "The comment was removed, its text and the author's details erased",
         "banned": "The account may no longer comment on this site",
         "suspended": "The account may not comment on this site until the date given",
+        "held": "The comment is not published yet: it has waited for a moderator's review longer than"
+        f" the site's set time ({restriction.reason})",
     }[restriction.restriction]
     if notice is not None:
         illegal = notice.decision == "illegal"
@@ -204,6 +207,8 @@ def statement_for(restriction: Restriction, notice: NoticeFacts | None = None) -
     if restriction.model_version and detected:
         facts += f" Classifier version: {restriction.model_version}."
     reference = restriction.reason if restriction.reason and not automated else "the site's comment policy"
+    if restriction.restriction == "held":
+        reference = "the site's comment policy (review before publication)"
     return StatementFacts(
         restriction=restriction.restriction,
         ground="site_rules",
@@ -276,7 +281,11 @@ def transparency_record(
         "application_date": _day(application_date),
         "territorial_scope": sorted(territorial_scope),
     }
-    if restriction in ("rejected", "deleted"):
+    if restriction == "held":
+        record["decision_visibility"] = ["DECISION_VISIBILITY_OTHER"]
+        record["decision_visibility_other"] = "Publication withheld pending a moderator's review"
+        record["end_date_visibility_restriction"] = None
+    elif restriction in ("rejected", "deleted"):
         record["decision_visibility"] = [
             "DECISION_VISIBILITY_CONTENT_REMOVED"
             if restriction == "deleted"

@@ -213,8 +213,55 @@ def sweep(position: int, batch_size: int, now: datetime) -> tuple[int, int, bool
     )
     if events and settled is not None:
         settled = min(settled, events[-1].id)
+    held, more_held = _held_past_target(now, batch_size)
     db.session.commit()
-    return len(events), max(position, settled or 0), len(events) == batch_size
+    return len(events) + held, max(position, settled or 0), len(events) == batch_size or more_held
+
+
+def _held_past_target(now: datetime, limit: int) -> tuple[int, bool]:
+    """Comments held longer than their site's target for the held queue (policy queue_targets,
+    counted from posting as the queue targets count it) are restricted by the wait itself: each
+    gets one statement saying so."""
+    from ..queue_targets import targets_of
+
+    made = 0
+    sites = db.session.execute(sa.select(Site.id, Site.policy).order_by(Site.id)).all()
+    for site in sites:
+        minutes = targets_of((site.policy or {}).get("queue_targets")).get("held")
+        if not minutes or made >= limit:
+            continue
+        late = db.session.execute(
+            sa.select(Comment)
+            .where(
+                Comment.site_id == site.id,
+                Comment.status == "held",
+                Comment.created_at < now - timedelta(minutes=minutes),
+                ~sa.exists().where(Statement.comment_id == Comment.id, Statement.restriction == "held"),
+            )
+            .order_by(Comment.id)
+            .limit(limit - made)
+        ).scalars()
+        for comment in late:
+            restriction = dsa.Restriction(
+                restriction="held",
+                actor="system",
+                reason=f"{minutes:g} minutes",
+                reasons=tuple(comment.reasons or ()),
+                model_version=comment.model_version,
+            )
+            name, user_id = _comment_author(comment)
+            _store(
+                dsa.statement_for(restriction),
+                site_id=comment.site_id,
+                decided_by="system",
+                content_date=comment.created_at,
+                comment=comment,
+                author_key=comment.author_key,
+                author_name=name,
+                author_user_id=user_id,
+            )
+            made += 1
+    return made, made >= limit
 
 
 # --- reading ---------------------------------------------------------------------------------

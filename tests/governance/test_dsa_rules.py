@@ -84,13 +84,14 @@ def test_illegal_content_always_restricts_the_other_answers_only_when_asked():
         (dsa.Restriction("rejected", "system", reasons=INSULT), None),
         (dsa.Restriction("deleted", "key:1", reason="erasure request"), None),
         (dsa.Restriction("banned", "key:1"), None),
+        (dsa.Restriction("held", "system", reason="30 minutes", reasons=INSULT), None),
         (dsa.Restriction("suspended", "key:1", until=datetime(2027, 1, 1, tzinfo=UTC)), None),
         (
             dsa.Restriction("rejected", "key:1"),
             dsa.NoticeFacts(1, "STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "illegal", "Art. 5 law", "x"),
         ),
     ],
-    ids=["policy", "deleted", "banned", "suspended", "notice"],
+    ids=["policy", "deleted", "banned", "held", "suspended", "notice"],
 )
 def test_every_kind_of_statement_makes_a_valid_transparency_record(restriction, notice):
     record = _record(dsa.statement_for(restriction, notice), content_language="en")

@@ -278,3 +278,44 @@ def test_the_export_validates_against_the_transparency_database_schema(
         headers=moderator,
     )
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "until"
+
+
+def test_a_comment_held_past_the_sites_target_gets_a_statement_once(
+    app, client, factory, embed_key, moderator, admin_headers, insult_text
+):
+    response = client.patch(
+        "/v1/admin/sites/daily/policy", json={"queue_targets": {"held": 30}}, headers=admin_headers
+    )
+    assert response.status_code == 200, response.get_json()
+    held = factory.post(embed_key, insult_text).get_json()
+    assert held["status"] == "held"
+    soon, late = datetime.now(UTC) + timedelta(minutes=10), datetime.now(UTC) + timedelta(minutes=31)
+    run_job(app, "issue-statements", now=soon, force=True)
+    assert _events(app, "statement.created") == []  # within the site's 30 minutes
+    run_job(app, "issue-statements", now=late, force=True)
+    run_job(app, "issue-statements", now=late + timedelta(minutes=5), force=True)
+    [statement] = _events(app, "statement.created")
+    assert (statement["comment_id"], statement["restriction"]) == (held["id"], "held")
+    view = client.get(statement["statement_path"]).get_json()
+    assert "30 minutes" in view["facts"] and view["automated_decision"] == "fully"
+
+    # Rejected later: that restriction has its own statement.
+    client.post(
+        f"/v1/moderation/comments/{held['id']}/decision",
+        json={"status": "rejected", "reason": "abuse"},
+        headers=moderator,
+    )
+    assert [s["restriction"] for s in _events(app, "statement.created")] == ["held", "rejected"]
+    now = datetime.now(UTC)
+    records = client.get(
+        "/v1/moderation/statements/export",
+        query_string={
+            "since": (now - timedelta(hours=1)).isoformat(),
+            "until": (now + timedelta(hours=1)).isoformat(),
+            "site": "daily",
+        },
+        headers=moderator,
+    ).get_json()["statements"]
+    for record in records:
+        jsonschema.validate(record, SCHEMA)
+    assert records[0]["decision_visibility"] == ["DECISION_VISIBILITY_OTHER"]
