@@ -58,7 +58,7 @@ def upgrade():
     sa.Column('moderation_event_id', sa.Integer(), nullable=True),
     sa.Column('notice_id', sa.Integer(), nullable=True),
     sa.Column('author_key', sa.String(length=128), nullable=True),
-    sa.Column('restriction', sa.Enum('rejected', 'deleted', 'banned', 'suspended', name='statement_restriction', native_enum=False), nullable=False),
+    sa.Column('restriction', sa.Enum('rejected', 'deleted', 'banned', 'suspended', 'held', name='statement_restriction', native_enum=False), nullable=False),
     sa.Column('ground', sa.Enum('illegal', 'site_rules', name='statement_ground', native_enum=False), nullable=False),
     sa.Column('category', sa.String(length=80), nullable=False),
     sa.Column('ground_reference', sa.String(length=500), nullable=False),
