@@ -48,6 +48,8 @@ def _site(slug: str):
 @with_appcontext
 def run_command(path, slug, format_, article_id, base_url, score, batch_size) -> None:
     """Import the comments of PATH into a site: all of the file or, on any error, nothing."""
+    import sqlalchemy as sa
+
     from . import ImportFormatError, Source
     from .loader import import_comments
 
@@ -77,6 +79,13 @@ def run_command(path, slug, format_, article_id, base_url, score, batch_size) ->
             )
     except ImportFormatError as error:
         raise click.ClickException(f"{path}: {error} (nothing was imported)") from None
+    except sa.exc.DBAPIError as error:
+        # A value the database refused (a field past its column's length, say): named by the
+        # database's own message.
+        message = str(error.orig).splitlines()[0] if error.orig else str(error)
+        raise click.ClickException(
+            f"{path}: the database refused a comment: {message} (nothing was imported)"
+        ) from None
     finally:
         source.close()
     click.echo(result.summary())

@@ -337,3 +337,12 @@ def test_http_exports_stream_json_lines_to_admins_only(app, runner, gazette, fac
     moderator = factory.headers(factory.key("moderator", site="gazette"))
     assert client.get("/v1/admin/sites/gazette/export", headers=moderator).status_code == 403
     assert client.get("/v1/admin/sites/missing/export", headers=admin).status_code in (403, 404)
+
+
+def test_a_nul_character_in_a_json_line_is_dropped_not_a_crash(app, runner, gazette, tmp_path):
+    lines = (FIXTURES / "remark42.jsonl").read_text().replace("Clear explanation", "Clear\\u0000 explanation")
+    path = tmp_path / "backup.jsonl"
+    path.write_text(lines)
+    result = run_import(runner, path, "remark42")
+    assert result.exit_code == 0, result.output
+    assert by_text(snapshot(app), "Clear")["text"] == "Clear explanation of the budget."
