@@ -11,7 +11,7 @@
   var SVG = "http://www.w3.org/2000/svg";
 
   var state = {
-    key: null, me: null, site: "", queue: "held", items: [], cursor: null,
+    key: null, csrf: null, me: null, site: "", queue: "held", items: [], cursor: null,
     active: -1, selected: {}, view: "queue", single: null
   };
 
@@ -68,8 +68,12 @@
     return parts.join(": ");
   }
 
+  // A key goes in Authorization; a signed-in person's session rides in its cookie, and every
+  // state-changing request carries the session's CSRF token.
   function api(method, path, body, headers) {
-    var h = { Authorization: "Bearer " + state.key, Accept: "application/json" };
+    var h = { Accept: "application/json" };
+    if (state.key) h.Authorization = "Bearer " + state.key;
+    else if (state.csrf && method !== "GET") h["X-CSRF-Token"] = state.csrf;
     if (body) h["Content-Type"] = "application/json";
     for (var k in headers || {}) h[k] = headers[k];
     return fetch(path, { method: method, headers: h, body: body ? JSON.stringify(body) : undefined, cache: "no-store" })
@@ -77,7 +81,9 @@
         return res.text().then(function (raw) {
           var data = null;
           try { data = raw ? JSON.parse(raw) : null; } catch (e) { data = null; }
-          if (res.status === 401 && state.me) signOut("Your key is no longer accepted. Sign in again.");
+          if (res.status === 401 && state.me) {
+            endSession(state.key ? "Your key is no longer accepted. Sign in again." : ((data && data.detail) || "Your session has ended.") + "");
+          }
           return { status: res.status, ok: res.ok, data: data || {}, headers: res.headers };
         });
       }, function () { return { status: 0, ok: false, data: {}, headers: new Headers() }; });
@@ -101,15 +107,59 @@
   // --- session ----------------------------------------------------------------------------
   function signIn(key) {
     state.key = key;
+    state.csrf = null;
+    return loadMe(function (res) {
+      state.key = null;
+      sessionStorage.removeItem(KEY_STORE);
+      return res.status === 401 ? "This key is unknown or revoked." : res.status === 403 ? "This key cannot moderate: use a moderator or admin key." : errorText(res);
+    }, function () { sessionStorage.setItem(KEY_STORE, key); });
+  }
+  // Sign in as a person: e-mail, password, and the authenticator's code when the account has one.
+  function accountSignIn() {
+    var body = { email: $("email-input").value.trim(), password: $("password-input").value };
+    var code = $("totp-input").value.trim();
+    if (code) body.totp_code = code;
+    state.key = null;
+    var button = $("account-form").querySelector("button[type=submit]");
+    button.disabled = true;
+    api("POST", "/v1/session", body).then(function (res) {
+      button.disabled = false;
+      if (res.status === 401 && res.data.code === "second-factor-required") {
+        show($("totp-row"), true);
+        $("totp-input").focus();
+        return showAccountError("Enter the 6-digit code from your authenticator app.");
+      }
+      if (!res.ok) {
+        $("password-input").value = "";
+        $("totp-input").value = "";
+        return showAccountError(res.status === 429 ? res.data.detail : res.status === 401 ? (res.data.detail || "The e-mail or password is wrong.") : errorText(res));
+      }
+      state.csrf = res.data.csrf_token;
+      $("password-input").value = "";
+      $("totp-input").value = "";
+      loadMe(function (r) { state.csrf = null; return r.status === 403 ? "This account has no role on any site yet." : errorText(r); });
+    });
+  }
+  function showAccountError(message) {
+    var err = $("account-error");
+    err.textContent = message;
+    show(err, true);
+  }
+  // The session a reloaded page still has (its cookie), or the sign-in form.
+  function resumeSession() {
+    api("GET", "/v1/session").then(function (res) {
+      if (!res.ok) return showSignIn();
+      state.csrf = res.data.csrf_token;
+      loadMe(function (r) { state.csrf = null; return errorText(r); });
+    });
+  }
+  function loadMe(failure, success) {
     return api("GET", "/v1/moderation/me").then(function (res) {
       if (!res.ok) {
-        state.key = null;
-        sessionStorage.removeItem(KEY_STORE);
-        var msg = res.status === 401 ? "This key is unknown or revoked." : res.status === 403 ? "This key cannot moderate: use a moderator or admin key." : errorText(res);
-        showSignIn(msg);
+        showSignIn(failure(res));
         return;
       }
-      sessionStorage.setItem(KEY_STORE, key);
+      if (success) success();
       state.me = res.data;
       var select = clear($("site-select"));
       if (state.me.all_sites) select.appendChild(el("option", { value: "", text: "All sites" }));
@@ -117,7 +167,7 @@
       state.site = state.me.all_sites ? "" : (state.me.sites[0] || {}).slug || "";
       select.value = state.site;
       show(select, state.me.sites.length > 1 || state.me.all_sites);
-      $("role").textContent = state.me.role === "admin" ? "Admin" : "Moderator";
+      $("role").textContent = (state.me.name && !state.key ? state.me.name + " · " : "") + (state.me.role === "admin" ? "Admin" : "Moderator");
       document.querySelectorAll("[data-admin]").forEach(function (n) { show(n, state.me.role === "admin"); });
       show($("signin-view"), false);
       show($("tabs"), true);
@@ -132,14 +182,49 @@
     var err = $("signin-error");
     err.textContent = message || "";
     show(err, !!message);
+    show($("account-error"), false);
+    show($("reset-view"), false);
     $("key-input").value = "";
-    $("key-input").focus();
+    $("email-input").focus();
   }
-  function signOut(message) {
+  function endSession(message) {
     sessionStorage.removeItem(KEY_STORE);
     state.key = null;
+    state.csrf = null;
     state.me = null;
     showSignIn(message);
+  }
+  function signOut(message) {
+    if (state.csrf) {
+      // The server ends the session (the cookie alone would still work until it expired).
+      api("DELETE", "/v1/session").then(function () { endSession(message || "You are signed out."); });
+      return;
+    }
+    endSession(message);
+  }
+  // #reset=<token>: the link a reset or a new account sends; the person picks a password.
+  function showReset(token) {
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "tabs", "session", "signin-view"].forEach(function (id) { show($(id), false); });
+    show($("reset-view"), true);
+    $("reset-form").setAttribute("data-token", token);
+    $("new-password-input").focus();
+  }
+  function submitReset() {
+    var password = $("new-password-input").value;
+    if (password !== $("repeat-password-input").value) {
+      $("reset-error").textContent = "The two passwords differ.";
+      return show($("reset-error"), true);
+    }
+    api("POST", "/v1/password-reset", { token: $("reset-form").getAttribute("data-token"), password: password }).then(function (res) {
+      if (!res.ok) {
+        $("reset-error").textContent = res.data.detail || errorText(res);
+        return show($("reset-error"), true);
+      }
+      history.replaceState(null, "", location.pathname);
+      $("new-password-input").value = $("repeat-password-input").value = "";
+      showSignIn();
+      toast("Your password is set. Sign in with it.");
+    });
   }
   function siteById(siteId) {
     var sites = (state.me && state.me.sites) || [];
@@ -1022,6 +1107,8 @@
       var key = $("key-input").value.trim();
       if (key) signIn(key);
     });
+    $("account-form").addEventListener("submit", function (ev) { ev.preventDefault(); accountSignIn(); });
+    $("reset-form").addEventListener("submit", function (ev) { ev.preventDefault(); submitReset(); });
     $("sign-out").addEventListener("click", function () { signOut(); });
     $("filters").addEventListener("submit", function (ev) { ev.preventDefault(); loadQueue(false); });
     $("f-sort").addEventListener("change", function () { loadQueue(false); });
@@ -1041,6 +1128,9 @@
     $("notices-more").addEventListener("click", function () { loadNotices(true); });
     window.addEventListener("hashchange", route);
     var saved = sessionStorage.getItem(KEY_STORE);
-    if (saved) signIn(saved); else showSignIn();
+    var reset = /^#reset=(.+)$/.exec(location.hash);
+    if (reset) showReset(decodeURIComponent(reset[1]));
+    else if (saved) signIn(saved);
+    else resumeSession();
   });
 })();
