@@ -249,6 +249,14 @@ class Report(db.Model):
         sa.Index("ix_reports_reporter", "site_id", "reporter_key"),
         # Report floods: one network's reports across the site.
         sa.Index("ix_reports_network", "site_id", "network_key", "created_at"),
+        # Open reports, oldest first: the reported queue's wait in /metrics (service/queue_targets.py).
+        sa.Index(
+            "ix_reports_open",
+            "site_id",
+            "created_at",
+            postgresql_where=sa.text("resolved_at IS NULL"),
+            sqlite_where=sa.text("resolved_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

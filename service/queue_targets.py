@@ -51,17 +51,20 @@ def _held_since() -> sa.ScalarSelect:
 
 
 def _reported_since() -> sa.ScalarSelect:
-    """The oldest open report of a comment in the reported queue: the queue's partial index (about
-    1% of comments), then each one's reports by comment."""
+    """The oldest open report of a comment in the reported queue: open reports of the site oldest
+    first (ix_reports_open), each checked against its comment by primary key until one is still
+    waiting (reports of an erased comment stay open without a queue)."""
     return (
-        sa.select(sa.func.min(Report.created_at))
+        sa.select(Report.created_at)
         .join(Comment, Comment.id == Report.comment_id)
         .where(
-            Comment.site_id == Site.id,
+            Report.site_id == Site.id,
+            Report.resolved_at.is_(None),
             Comment.reports_open > 0,
             Comment.status.in_(REPORTED_STATUSES),
-            Report.resolved_at.is_(None),
         )
+        .order_by(Report.created_at)
+        .limit(1)
         .correlate(Site)
         .scalar_subquery()
     )
