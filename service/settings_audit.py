@@ -111,11 +111,8 @@ def record_changes(
 
 
 def _reach(principal: Principal) -> sa.ColumnElement[bool] | None:
-    """Events of the sites the caller reaches (None: every site, events with no site included).
-    Principals with people's accounts say so themselves (site_clause); a key has one site or all."""
-    if hasattr(principal, "site_clause"):
-        return principal.site_clause(SettingsEvent.site_id)
-    return None if principal.site_id is None else SettingsEvent.site_id == principal.site_id
+    """Events of the sites the caller reaches (None: every site, events with no site included)."""
+    return principal.site_clause(SettingsEvent.site_id)
 
 
 def event_view(event: SettingsEvent) -> dict[str, Any]:
