@@ -3,9 +3,11 @@ keeps the session, sign-out, and a password chosen through a reset link."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pyotp
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -104,3 +106,17 @@ def test_a_reset_link_sets_the_password_and_decisions_carry_the_csrf_token(serve
         )
         linus = db.session.scalar(sa.select(Account.id).where(Account.email_key == "linus@demo.example"))
     assert actor == f"user:{linus}"
+
+
+@pytest.mark.skipif(
+    not os.environ.get("WRITE_SCREENSHOTS"), reason="set WRITE_SCREENSHOTS=1 to write docs/screenshots"
+)
+def test_screenshot_of_the_sign_in_page(server, new_page):
+    from service.config import PROJECT_ROOT
+
+    _person(server, "edith@demo.example", name="Edith", totp_secret=pyotp.random_base32())
+    page = new_page(viewport={"width": 1100, "height": 820})
+    page.goto(f"{server.url}/console")
+    _sign_in(page, "edith@demo.example")
+    expect(page.locator("#totp-row")).to_be_visible()
+    page.screenshot(path=str(PROJECT_ROOT / "docs" / "screenshots" / "console-sign-in.png"))
