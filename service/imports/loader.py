@@ -145,6 +145,12 @@ class Loader:
         self.result.already_imported += len(batch) - len(new)
         out: list[tuple[SourceComment, bool]] = []
         available = set(self.stored_parents)
+        # Replies waiting for a parent an earlier import wrote (it is in this batch, as "already
+        # there"): their parent is known now.
+        for source_id in [sid for sid in fresh if sid in self.waiting and sid in self.stored_parents]:
+            for child in self.waiting.pop(source_id):
+                self.waiting_ids.discard(child.source_id)
+                self._place(child, out, available)
         for record in new:
             self._place(record, out, available)
         self._write(out)

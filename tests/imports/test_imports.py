@@ -346,3 +346,16 @@ def test_a_nul_character_in_a_json_line_is_dropped_not_a_crash(app, runner, gaze
     result = run_import(runner, path, "remark42")
     assert result.exit_code == 0, result.output
     assert by_text(snapshot(app), "Clear")["text"] == "Clear explanation of the budget."
+
+
+def test_a_reply_before_its_already_imported_parent_is_linked_to_it(app, runner, gazette, tmp_path):
+    meta, root, reply, _ = (FIXTURES / "remark42.jsonl").read_text().splitlines()
+    first, second = tmp_path / "first.jsonl", tmp_path / "second.jsonl"
+    first.write_text(f"{meta}\n{root}\n")
+    second.write_text(f"{meta}\n{reply}\n{root}\n")  # the reply first, then its parent again
+    assert run_import(runner, first, "remark42").exit_code == 0
+    result = run_import(runner, second, "remark42", "--batch-size", "1")
+    assert result.exit_code == 0, result.output
+    assert "0 replies without their parent" in result.output
+    rows = snapshot(app)
+    assert by_text(rows, "I disagree")["parent_id"] == by_text(rows, "Clear")["id"]
