@@ -501,3 +501,22 @@ def test_reset_link_command_prints_a_working_link(app, people):
         == 204
     )
     people.sign_in("ada@news.example", password="a brand new password")
+
+
+def test_parallel_wrong_passwords_still_lock_at_five(people, db_kind):
+    """Five guesses sent at once are each counted (the counter row is locked while counted)."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: nothing runs in parallel there")
+    from concurrent.futures import ThreadPoolExecutor
+
+    people.create("ada@news.example", [("daily", "moderator")])
+
+    def guess(i):
+        body = {"email": "ada@news.example", "password": f"guess {i}"}
+        return people.client().post("/v1/session", json=body)
+
+    with ThreadPoolExecutor(5) as pool:
+        answers = list(pool.map(guess, range(5)))
+    assert [a.status_code for a in answers] == [401] * 5
+    locked = people.client().post("/v1/session", json={"email": "ada@news.example", "password": PASSWORD})
+    assert locked.status_code == 429
