@@ -49,7 +49,9 @@ def _network() -> str:
 def _site_id(slug: str | None) -> int | None:
     if slug:
         return site_by_slug(slug, current_principal()).id
-    return current_principal().site_id
+    principal = current_principal()
+    # A person with roles on several sites sees them all, as a key of every site does.
+    return principal.site_id if principal.sites is not None and len(principal.sites) == 1 else None
 
 
 def _required_site(slug: str | None) -> Site:

@@ -74,8 +74,8 @@ def queue(
         query = query.where(Notice.status == status)
     if site_id is not None:
         query = query.where(Notice.site_id == site_id)
-    elif principal.site_id is not None:
-        query = query.where(Notice.site_id == principal.site_id)
+    elif (clause := principal.site_clause(Notice.site_id)) is not None:
+        query = query.where(clause)
     if before is not None:
         query = query.where(Notice.id > before)
     return list(db.session.execute(query).scalars())

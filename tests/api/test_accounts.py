@@ -520,3 +520,22 @@ def test_parallel_wrong_passwords_still_lock_at_five(people, db_kind):
     assert [a.status_code for a in answers] == [401] * 5
     locked = people.client().post("/v1/session", json={"email": "ada@news.example", "password": PASSWORD})
     assert locked.status_code == 429
+
+
+def test_a_person_of_several_sites_sees_the_queues_of_each_and_no_other(people, factory, insult_text):
+    factory.site("weekly")
+    factory.site("monthly")
+    held = {
+        site: factory.post(factory.key("embed", site=site), text=f"{insult_text} {site}").get_json()["id"]
+        for site in ("daily", "weekly", "monthly")
+    }
+    people.create("ada@news.example", [("daily", "moderator"), ("weekly", "moderator")])
+    client = people.sign_in("ada@news.example")
+    queue = client.get("/v1/moderation/comments?queue=held")
+    assert queue.status_code == 200
+    assert {item["id"] for item in queue.get_json()["items"]} == {held["daily"], held["weekly"]}
+    assert client.get("/v1/moderation/queues").get_json()["held"] == 2
+    events = client.get("/v1/moderation/events").get_json()["items"]
+    assert {e["comment_id"] for e in events} == {held["daily"], held["weekly"]}
+    assert client.get("/v1/moderation/notices").status_code == 200
+    assert client.get(f"/v1/moderation/comments/{held['monthly']}").status_code == 404
