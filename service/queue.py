@@ -110,7 +110,7 @@ def list_queue(
             by_key = Comment.author_key.in_({value, f"{VERIFIED_PREFIX}{value}"})
             if narrowing is not None:
                 conditions.append(by_key)
-            else:  # the author's comments on the site (ix_comments_author)
+            else:  # the author's comments on the site (ix_comments_author_recent)
                 narrowing = by_key if scope is None else sa.and_(scope, by_key)
     if params.get("q"):
         escaped = params["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

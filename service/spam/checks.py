@@ -291,7 +291,13 @@ def _read_statement(verified: bool, compare: bool) -> sa.Select | sa.CompoundSel
             "v",
             Comment.__table__,
             {"created_at": c.created_at},
-            [c[velocity_column] == sa.bindparam("who"), c.created_at >= sa.bindparam("hour_ago")],
+            [
+                c[velocity_column] == sa.bindparam("who"),
+                c.created_at >= sa.bindparam("hour_ago"),
+                # Anonymous posting counts by network: the others' comments count by their keys
+                # (and the network index holds anonymous comments only).
+                *([] if verified else [c.author_key.is_(None)]),
+            ],
             c.created_at.desc(),
             "keep",
         )

@@ -239,6 +239,27 @@ def test_velocity_follows_a_verified_reader_across_networks(factory, client, app
     assert statuses == ["approved", "approved", "held"]
 
 
+def test_signed_in_readers_do_not_use_up_their_networks_anonymous_allowance(factory, client, app):
+    # An office or a campus behind one address: its signed-in readers count by their own keys,
+    # so a busy morning of theirs does not hold the next anonymous reader there, and the other
+    # way round.
+    factory.site(policy={"velocity_per_minute": 2, "velocity_per_hour": 100})
+    key = factory.key("embed")
+    said = ["I agree with the editorial.", "The chart on page two is wrong.", "Good piece, thank you."]
+    for n, text in enumerate(said):
+        token = factory.reader_token(f"colleague-{n}")
+        answer = post(factory, key, text, reader_token=token)
+        assert answer.get_json()["status"] == "approved", reasons_of(app, answer.get_json()["id"])
+    asked = ["Who paid for the survey?", "When does the consultation close?", "Is the map up to date?"]
+    anonymous = [post(factory, key, text).get_json()["status"] for text in asked]
+    assert anonymous == ["approved", "approved", "held"]
+    token = factory.reader_token("colleague-9")
+    assert (
+        post(factory, key, "Back from lunch, one more thought.", reader_token=token).get_json()["status"]
+        == "approved"
+    )
+
+
 def test_article_url_checks_use_the_sites_origins(factory, site):
     body = factory.comment_body(FRIENDLY)
     body["article"]["url"] = ORIGIN.replace("https", "http") + "/news/a1"
