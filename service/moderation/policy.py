@@ -178,7 +178,12 @@ class Reason:
     def to_dict(self) -> dict[str, Any]:
         """The stored form. The matched text is left out: offsets into the comment recover it while
         the comment exists, and an erased comment then leaves no fragment in its audit trail."""
-        return {k: v for k, v in asdict(self).items() if v is not None and k != "matched"}
+        # Not asdict(): it deep-copies field by field, and every POST stores its reasons.
+        return {
+            name: value
+            for name in self.__dataclass_fields__
+            if name != "matched" and (value := getattr(self, name)) is not None
+        }
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -15,7 +16,25 @@ _MANY_BLANK_LINES = re.compile(r"\n{3,}")
 MAX_COMBINING_RUN = 3
 
 
+@functools.cache
+def _long_mark_run() -> re.Pattern[str]:
+    """More than MAX_COMBINING_RUN combining marks in a row, so most texts are checked by one
+    regex search instead of letter by letter. Built on first use (30 ms); Unicode assigns
+    combining classes in planes 0 and 1 only."""
+    ranges: list[list[int]] = []
+    for code in range(0x20000):
+        if unicodedata.combining(chr(code)):
+            if ranges and ranges[-1][1] == code - 1:
+                ranges[-1][1] = code
+            else:
+                ranges.append([code, code])
+    marks = "".join(f"{re.escape(chr(first))}-{re.escape(chr(last))}" for first, last in ranges)
+    return re.compile(f"[{marks}]{{{MAX_COMBINING_RUN + 1},}}")
+
+
 def _cap_combining_marks(text: str) -> str:
+    if text.isascii() or not _long_mark_run().search(text):
+        return text
     out: list[str] = []
     run = 0
     for char in text:

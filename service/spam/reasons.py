@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from ..moderation.policy import Reason
@@ -25,7 +25,7 @@ class SpamReason(Reason):
 
     def to_dict(self) -> dict[str, Any]:
         """The stored (JSON) form: as `Reason.to_dict`, with copies as a list."""
-        data = {k: v for k, v in asdict(self).items() if v is not None and k != "matched"}
+        data = super().to_dict()
         if "copies" in data:
             data["copies"] = list(data["copies"])
         return data
