@@ -70,6 +70,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             event.listen(db.engine, "connect", _sqlite_pragmas)
+        elif db.engine.dialect.name == "postgresql":
+            event.listen(db.engine, "connect", _stable_parameter_types)
 
     api = ProblemApi(app)
     register_blueprints(api)
@@ -185,6 +187,18 @@ def _cache_long_statements() -> None:
         _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 256)
     if hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH"):
         _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 32768)
+
+
+def _stable_parameter_types(dbapi_connection, _record) -> None:
+    """Python ints go to PostgreSQL as bigint, whatever their size. psycopg sends each as the
+    smallest of smallint, integer and bigint that holds it, and keys its prepared statements by
+    those types: a comment's four SimHash bands (0-65535) alone made 16 variants of the posting
+    statements, so most executions missed the cache of 100 and were parsed and planned again.
+    The columns compare with a bigint parameter through the same indexes."""
+    from psycopg.types.numeric import Int8BinaryDumper, Int8Dumper
+
+    dbapi_connection.adapters.register_dumper(int, Int8Dumper)
+    dbapi_connection.adapters.register_dumper(int, Int8BinaryDumper)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
