@@ -34,8 +34,9 @@ blp = Blueprint("accounts", __name__, url_prefix="/v1", description="People: con
 
 
 def _cookie_secure() -> bool:
-    """Secure everywhere but a developer's http://localhost and the tests."""
-    return not current_app.config.get("TESTING") and current_app.config.get("SERVICE_ENV") == "production"
+    """Secure in production; development (a developer's http://localhost, and the tests) serves
+    plain http, where a browser would drop a Secure cookie."""
+    return current_app.config.get("SERVICE_ENV") == "production"
 
 
 def _session_view(account: Account, csrf_token: str) -> dict:
