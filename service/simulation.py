@@ -7,10 +7,12 @@ from collections import Counter
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from .db import Article, Comment, Site
 from .extensions import db
 from .moderation.policy import CompiledLists, Policy, decide, match_words, merge_policy
+from .scoring import heldout
 from .sites import checked_policy
 
 MAX_EXAMPLES = 20
@@ -63,4 +65,37 @@ def simulate(site: Site, proposed_changes: dict[str, Any], last: int) -> dict[st
         "proposed": dict(after_counts),
         "changes": dict(changes),
         "examples": examples,
+        "estimates": estimates(current, proposed),
+    }
+
+
+ESTIMATE_BASIS = (
+    "Estimated from the embedded model's evaluation data (held-out comments of public labelled "
+    "sources, models/embedded/heldout.json), not from this site's comments: toxic = the "
+    "source's toxicity label >= 0.5. Thresholds only: word lists and other rules are left out."
+)
+
+
+def estimates(current: Policy, proposed: Policy) -> dict[str, Any] | None:
+    """Share of clean comments held and of toxic comments published under each policy,
+    pooled and per source; None when the model ships no held-out figures."""
+    held = heldout.load(current_app.config["EMBEDDED_MODEL_PATH"])
+    if held is None:
+        return None
+
+    def shares(policy: Policy) -> dict[str, Any]:
+        per_source = held.shares(policy.thresholds)
+        pooled = per_source.pop(heldout.POOLED)
+        return {
+            "clean_held": pooled["clean_held"],
+            "clean_rejected": pooled["clean_rejected"],
+            "toxic_published": pooled["toxic_published"],
+            "per_source": per_source,
+        }
+
+    return {
+        "basis": ESTIMATE_BASIS,
+        "model_version": held.version,
+        "current": shares(current),
+        "proposed": shares(proposed),
     }

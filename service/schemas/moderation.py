@@ -333,6 +333,29 @@ class SimulationRequestSchema(Schema):
     last = StrictInteger(load_default=1000, validate=validate.Range(min=1, max=50_000))
 
 
+class ShareEstimateSchema(Schema):
+    clean_held = fields.Float(
+        allow_none=True, metadata={"description": "share of clean comments held or rejected (estimate)"}
+    )
+    clean_rejected = fields.Float(
+        allow_none=True, metadata={"description": "share of clean comments rejected"}
+    )
+    toxic_published = fields.Float(
+        allow_none=True,
+        metadata={"description": "share of toxic comments published without review (estimate)"},
+    )
+    per_source = fields.Dict(
+        metadata={"description": "the same per evaluation source, with its clean and toxic counts"}
+    )
+
+
+class ShareEstimatesSchema(Schema):
+    basis = fields.String(required=True, metadata={"description": "where the estimates come from"})
+    model_version = fields.String(required=True)
+    current = fields.Nested(ShareEstimateSchema, required=True)
+    proposed = fields.Nested(ShareEstimateSchema, required=True)
+
+
 class SimulationSchema(Schema):
     compared = fields.Integer(required=True)
     changed = fields.Integer(required=True)
@@ -340,3 +363,11 @@ class SimulationSchema(Schema):
     proposed = fields.Dict(required=True)
     changes = fields.Dict(required=True, metadata={"description": "counts per 'from->to'"})
     examples = fields.List(fields.Dict(), required=True)
+    estimates = fields.Nested(
+        ShareEstimatesSchema,
+        allow_none=True,
+        metadata={
+            "description": "estimated shares of clean comments held and toxic comments published, "
+            "from the model's held-out evaluation data (null when the model ships none)"
+        },
+    )

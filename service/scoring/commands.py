@@ -170,6 +170,30 @@ def report_command(data_dir: str | None, model_dir: str | None, seed: int, jobs:
     click.echo(f"wrote {model / 'report.json'} and {model / 'MODEL_CARD.md'}", err=True)
 
 
+@scoring_cli.command("thresholds")
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Labelled sources.")
+@click.option("--model-dir", type=click.Path(file_okay=False), help="Model and its card.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--refit/--no-refit", default=False, show_default=True,
+              help="Fit and score the held-out split again (~5 min) instead of reading heldout.json.")
+def thresholds_command(data_dir: str | None, model_dir: str | None, seed: int, refit: bool) -> None:
+    """Clean comments held and toxic comments published at the default thresholds, per source
+    and pooled, on held-out data -> heldout.json and MODEL_CARD.md ("Default thresholds")."""
+    from . import heldout
+    from .training import thresholds
+    from .training.train import TrainConfig
+
+    model = _model_dir(model_dir)
+    if refit or heldout.load(model) is None:
+        frame = thresholds.held_out_frame(_data_dir(data_dir), model, TrainConfig(seed=seed))
+        thresholds.write_heldout(frame, model, seed)
+    held = heldout.load(model)
+    if held is None:
+        raise click.ClickException(f"cannot read {model / heldout.HELDOUT_FILE}")
+    thresholds.write_card(held, model)
+    click.echo(f"wrote {model / 'MODEL_CARD.md'} (Default thresholds)", err=True)
+
+
 @scoring_cli.command("embedding-stage")
 @click.option("--data-dir", type=click.Path(file_okay=False), help="Labelled sources.")
 @click.option("--model-dir", type=click.Path(file_okay=False), help="Model and its card.")
