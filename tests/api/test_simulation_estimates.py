@@ -43,7 +43,7 @@ def test_simulation_estimates_both_shares_and_they_move_with_the_hold(client, fa
     )
 
 
-def test_without_thresholds_nothing_is_held(client, factory, moderator):
+def test_without_toxicity_thresholds_most_toxic_comments_are_published(client, factory, moderator):
     estimates = simulate(client, moderator, None)
     # spam keeps its threshold, so a few clean comments may still be held; no toxicity label holds
     assert estimates["proposed"]["toxic_published"] > 0.5

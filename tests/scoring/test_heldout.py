@@ -53,3 +53,25 @@ def test_raising_the_hold_holds_fewer_clean_and_publishes_more_toxic():
     published = [f["toxic_published"] for f in figures]
     assert held == sorted(held, reverse=True) and held[0] > held[-1]
     assert published == sorted(published) and published[0] < published[-1]
+
+
+def test_thresholds_command_writes_the_card_section_from_the_shipped_file(app, tmp_path):
+    import json
+
+    labels = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack", "spam")
+    rows = encode(
+        np.array([[0.9] + [0.0] * 6, [0.2] * 7, [0.6] + [0.0] * 6, [0.1] * 7]), np.array([1, 0, 0, 1]) > 0
+    )
+    (tmp_path / "heldout.json").write_text(
+        json.dumps({"labels": labels, "version": "test", "sources": {"news": rows}}), encoding="utf-8"
+    )
+    (tmp_path / "MODEL_CARD.md").write_text(
+        "# card\n<!-- thresholds:start -->\nSTALE\n<!-- thresholds:end -->\nkept\n", encoding="utf-8"
+    )
+    result = app.test_cli_runner().invoke(args=["scoring", "thresholds", "--model-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    card = (tmp_path / "MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "STALE" not in card and card.endswith("<!-- thresholds:end -->\nkept\n")
+    # 2 clean (one at 0.6 held), 2 toxic (one at 0.1 published), at the default hold 0.5
+    assert "| news | 2 | 2 | 50.0% | 0.0% | 50.0% |" in card
+    assert "Both targets met: **no**" in card
