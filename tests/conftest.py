@@ -187,6 +187,9 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
             )
         app.instance_path = str(tmp_path / "instance")
     reset_caches(app)
+    # Tests may change a setting for themselves (a batch of 2, a run of one batch): on the shared
+    # app it would hold for every later test of the process, so it is put back afterwards.
+    settings = dict(app.config)
     with app.app_context():
         limiter.reset()
     yield app
@@ -196,6 +199,9 @@ def app(clean_database, embedded_scorer, app_config, shared_apps, tmp_path):
         app.extensions["scoring"].close()
         with app.app_context():
             db.engine.dispose()
+    else:
+        app.config.clear()
+        app.config.update(settings)
 
 
 @pytest.fixture
