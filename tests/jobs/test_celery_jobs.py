@@ -6,18 +6,15 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import time
 import uuid
 
 import pytest
 import sqlalchemy as sa
 
-from service.config import PROJECT_ROOT
 from service.db import Comment, IdempotencyRecord, ModerationEvent, ScheduledJob
 from service.extensions import db
+from tests.celery_workers import worker_starter
 from tests.conftest import missing
 from tests.fakes import SlowScorer
 
@@ -59,45 +56,7 @@ def worker_env(db_kind, database_url):
 
 @pytest.fixture
 def start_worker(worker_env, tmp_path):
-    started: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 - kept for the process
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "service.webhooks.tasks",
-                "worker",
-                "--beat",
-                "--concurrency",
-                "1",
-                "-Q",
-                worker_env["WEBHOOK_CELERY_QUEUE"],
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--schedule",
-                str(tmp_path / f"beat-{len(started)}"),
-            ],
-            cwd=PROJECT_ROOT,
-            env=worker_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(10)
+    yield from worker_starter(worker_env, tmp_path)
 
 
 def wait_until(app, check, timeout: float = 60.0):

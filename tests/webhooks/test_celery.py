@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import os
 import random
-import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -16,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from standardwebhooks import Webhook
 
-from service.config import PROJECT_ROOT
 from service.db import WebhookDelivery
 from service.extensions import db
+from tests.celery_workers import kill, worker_starter
 from tests.conftest import missing
 
 pytestmark = pytest.mark.slow
@@ -53,47 +50,7 @@ def celery_env(db_kind, database_url, tmp_path):
 
 @pytest.fixture
 def start_worker(celery_env, tmp_path):
-    started: list[subprocess.Popen] = []
-
-    def start() -> subprocess.Popen:
-        log = open(tmp_path / f"worker-{len(started)}.log", "wb")  # noqa: SIM115 - kept for the process
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "service.webhooks.tasks",
-                "worker",
-                "--beat",
-                "--concurrency",
-                "1",
-                "-Q",
-                celery_env["WEBHOOK_CELERY_QUEUE"],
-                "--loglevel",
-                "WARNING",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-            ],
-            cwd=PROJECT_ROOT,
-            env=celery_env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the pool children die with it
-        )
-        started.append(process)
-        return process
-
-    yield start
-    for process in started:
-        kill(process)
-
-
-def kill(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(10)
+    yield from worker_starter(celery_env, tmp_path)
 
 
 def test_a_decision_is_delivered_through_a_celery_worker(
