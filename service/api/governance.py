@@ -4,16 +4,16 @@ queue, decisions, statements and Transparency Database export."""
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 
-from flask import current_app, request
+from flask import Response, current_app, request
 
 from ..auth import current_principal
 from ..comments import verified_reader
 from ..db import Site
 from ..errors import ValidationFailed
 from ..extensions import db, limiter
-from ..governance import dsa, notices, statements
+from ..governance import dsa, notices, statements, transparency
 from ..schemas.common import ProblemSchema
 from ..schemas.governance import (
     ExportQuerySchema,
@@ -29,6 +29,7 @@ from ..schemas.governance import (
     StatementQuerySchema,
     StatementViewSchema,
 )
+from ..schemas.transparency import TransparencyQuerySchema, TransparencySchema
 from ..sites import site_by_slug, site_settings
 from ..spam.velocity import network_key
 from . import Blueprint, authorized
@@ -160,3 +161,32 @@ def statement_export(args):
         raise ValidationFailed("until", "must be after since", "query")
     scope = list(args.get("territorial_scope") or dsa.EU_COUNTRIES)
     return {"statements": statements.export(site, since, until, scope)}
+
+
+@blp.route("/moderation/transparency")
+@authorized(blp, "moderator")
+@blp.arguments(TransparencyQuerySchema(), location="query")
+@blp.response(200, TransparencySchema)
+@blp.alt_response(422, schema=ProblemSchema, description="A period that ends before it starts")
+def transparency_report(args):
+    """A site's transparency report for a period (DSA Art. 15 and 24), as JSON or CSV"""
+    site = _required_site(args.get("site"))
+    until = args.get("until") or datetime.now(UTC)
+    until = until if until.tzinfo else until.replace(tzinfo=UTC)
+    since = args.get("since") or until - timedelta(days=30)
+    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+    if until <= since:
+        raise ValidationFailed("until", "must be after since", "query")
+    report = transparency.report(site.id, site.slug, since, until)
+    wants_csv = args.get("format") == "csv" or (
+        "format" not in args
+        and request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"
+    )
+    if wants_csv:
+        filename = f"transparency-{site.slug}-{since.date()}-{until.date()}.csv"
+        return Response(
+            transparency.csv_text(report),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    return report
