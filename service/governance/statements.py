@@ -282,6 +282,8 @@ def by_token(token: str) -> Statement:
 def author_view(statement: Statement) -> dict[str, Any]:
     """What the author's link shows: the statement and their own comment, nobody else's data
     (not the reporter of a notice, not the moderator: only whether a person decided)."""
+    from . import appeals
+
     comment = db.session.get(Comment, statement.comment_id) if statement.comment_id else None
     site = db.session.get(Site, statement.site_id)
     return {
@@ -301,6 +303,7 @@ def author_view(statement: Statement) -> dict[str, Any]:
         "end_date": statement.end_date,
         "created_at": statement.created_at,
         "redress": dsa.REDRESS,
+        "appeal": appeals.author_view(appeals.of_statement(statement), statement),
         "comment": (
             {"id": comment.id, "text": comment.text, "created_at": comment.created_at} if comment else None
         ),

@@ -1,4 +1,4 @@
-"""The governance tables: notices of illegal content and statements of reasons."""
+"""The governance tables: notices of illegal content, statements of reasons and appeals."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import UTCDateTime, utcnow
 from ..extensions import db
+from .appeal_rules import OUTCOMES as APPEAL_OUTCOMES
+from .appeal_rules import STATUSES as APPEAL_STATUSES
 from .dsa import AUTOMATED_DECISIONS, GROUNDS, NOTICE_DECISIONS, NOTICE_STATUSES, RESTRICTIONS, SOURCES
 
 
@@ -91,3 +93,33 @@ class Statement(db.Model):
 @sa.event.listens_for(Statement, "before_update")
 def _statements_are_immutable(mapper, connection, target):
     raise ValueError("statements of reasons are immutable")
+
+
+class Appeal(db.Model):
+    """An author's appeal against a restriction's statement of reasons (DSA Art. 20) and the
+    decision on it. One per statement: the author's next step is out-of-court settlement."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (sa.Index("ix_appeals_queue", "site_id", "status", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    statement_id: Mapped[int] = mapped_column(sa.ForeignKey("statements.id", ondelete="CASCADE"), unique=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    # Who made the decision appealed against (the restriction's event actor): not its judge.
+    original_actor: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(
+        sa.Enum(*APPEAL_STATUSES, name="appeal_status", native_enum=False), default="open"
+    )
+    outcome: Mapped[str | None] = mapped_column(
+        sa.Enum(*APPEAL_OUTCOMES, name="appeal_outcome", native_enum=False)
+    )
+    reason: Mapped[str] = mapped_column(sa.String(2000), default="")
+    decided_by: Mapped[str | None] = mapped_column(sa.String(64))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The reversal's moderation event (the comment published again).
+    reversal_event_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("moderation_events.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates
 from webargs.fields import DelimitedList
 
 from ..governance import dsa
+from .appeals import AppealViewSchema
 from .common import CleanString, QueryInteger
 
 MAX_EXPLANATION = 4000
@@ -167,6 +168,11 @@ class StatementViewSchema(Schema):
     end_date = fields.DateTime(allow_none=True)
     created_at = fields.DateTime(required=True)
     redress = fields.String(required=True)
+    appeal = fields.Nested(
+        AppealViewSchema,
+        required=True,
+        metadata={"description": "whether and until when the author may appeal, and the appeal's outcome"},
+    )
     comment = fields.Dict(allow_none=True, metadata={"description": "the author's own comment"})
 
 

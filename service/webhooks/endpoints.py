@@ -30,6 +30,9 @@ EVENT_TYPES = (
     "notice.received",
     "notice.decided",
     "statement.created",
+    # DSA Art. 20: an author appealed a restriction; a second moderator decided the appeal.
+    "appeal.received",
+    "appeal.decided",
 )
 ATTEMPTS_SHOWN = 20  # per delivery in the log, newest first
 
