@@ -192,3 +192,37 @@ def test_the_window_counts_calendar_months():
     assert appeal_rules.refusal("deleted", datetime.now(UTC), datetime.now(UTC))[0] == "appeal-not-appealable"
     assert appeal_rules.same_decider("system", "system") is False
     assert appeal_rules.same_decider("user:3", "user:3") and not appeal_rules.same_decider("user:3", "user:4")
+
+
+def _person_keys(app, factory, email, keys=1):
+    """A moderator who is a person, with `keys` keys of their own (each acts as user:<id>)."""
+    from service.accounts.store import create_account
+    from service.sites import issue_key, site_by_slug
+
+    with app.app_context():
+        account = create_account(
+            email.split("@")[0].title(), email, None, [(site_by_slug("daily").id, "moderator")]
+        )
+        issued = [issue_key(None, "moderator", "daily", owner_id=account.id)[1] for _ in range(keys)]
+    return [factory.headers(key, origin=None) for key in issued]
+
+
+def test_the_same_person_through_another_key_may_not_decide_and_another_person_may(
+    app, client, factory, embed_key
+):
+    mia_first, mia_second = _person_keys(app, factory, "mia@daily.example", keys=2)
+    [ned] = _person_keys(app, factory, "ned@daily.example")
+    comment_id = _rejected_by(client, factory, embed_key, mia_first)
+    appeal_id = client.post(f"{_statement_path(app, comment_id)}/appeal", json={"text": WHY}).get_json()["id"]
+    url = f"/v1/moderation/appeals/{appeal_id}/decision"
+    body = {"outcome": "reversed", "reason": "Fair criticism."}
+
+    refused = client.post(url, json=body, headers=mia_second)  # the same person, another key
+    assert refused.status_code == 409 and refused.get_json()["code"] == "appeal-same-decider"
+    assert refused.get_json()["original_actor"].startswith("user:")
+    decided = client.post(url, json=body, headers=ned)
+    assert decided.status_code == 200 and decided.get_json()["comment"]["status"] == "approved"
+    trail = client.get(f"/v1/moderation/comments/{comment_id}/events", headers=ned).get_json()["items"]
+    reversal, restriction = trail[0], trail[1]
+    assert (restriction["to_status"], reversal["to_status"]) == ("rejected", "approved")
+    assert restriction["actor"] == refused.get_json()["original_actor"] != reversal["actor"]
