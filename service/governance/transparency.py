@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from ..db import ModerationEvent
 from ..extensions import db
 from . import dsa
-from .tables import Notice, Statement
+from .tables import Appeal, Notice, Statement
 
 ACTOR_KINDS = ("automated", "human", "integration")
 # The first reason code of a restriction the model detected (service/policy: label_above_*).
@@ -144,8 +144,19 @@ def _first_reason_is_model() -> sa.ColumnElement[bool]:
 
 
 def _appeals(site_id: int, since: datetime, until: datetime) -> dict[str, Any]:
-    # Appeals (Art. 20) are counted once the service records them.
-    return {"recorded": False, "received": 0, "decided": 0, "reversed": 0}
+    """Appeals (Art. 20) received in the period, and those decided in it, reversals apart."""
+    in_period = sa.and_(Appeal.created_at >= since, Appeal.created_at < until)
+    decided_in_period = sa.and_(
+        Appeal.decided_at.is_not(None), Appeal.decided_at >= since, Appeal.decided_at < until
+    )
+    received, decided, reversed_ = db.session.execute(
+        sa.select(
+            sa.func.count().filter(in_period),
+            sa.func.count().filter(decided_in_period),
+            sa.func.count().filter(decided_in_period, Appeal.outcome == "reversed"),
+        ).where(Appeal.site_id == site_id)
+    ).one()
+    return {"recorded": True, "received": received, "decided": decided, "reversed": reversed_}
 
 
 def report(site_id: int, slug: str, since: datetime, until: datetime) -> dict[str, Any]:

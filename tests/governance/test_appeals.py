@@ -226,3 +226,36 @@ def test_the_same_person_through_another_key_may_not_decide_and_another_person_m
     reversal, restriction = trail[0], trail[1]
     assert (restriction["to_status"], reversal["to_status"]) == ("rejected", "approved")
     assert restriction["actor"] == refused.get_json()["original_actor"] != reversal["actor"]
+
+
+def test_the_transparency_report_counts_appeals_and_reversals(app, client, factory, embed_key, moderator):
+    second = factory.headers(factory.key("moderator"), origin=None)
+    outcomes = ["reversed", "upheld", None]  # one left open
+    for n, outcome in enumerate(outcomes):
+        comment_id = _rejected_by(client, factory, embed_key, moderator, f"Comment number {n} on the piece.")
+        path = _statement_path(app, comment_id)
+        appeal_id = client.post(f"{path}/appeal", json={"text": WHY}).get_json()["id"]
+        if outcome:
+            decided = client.post(
+                f"/v1/moderation/appeals/{appeal_id}/decision",
+                json={"outcome": outcome, "reason": "Reviewed."},
+                headers=second,
+            )
+            assert decided.status_code == 200
+    with app.app_context():
+        rows = db.session.execute(sa.select(Appeal.status, Appeal.outcome)).all()
+    own = {
+        "recorded": True,
+        "received": len(rows),
+        "decided": sum(status == "decided" for status, _ in rows),
+        "reversed": sum(outcome == "reversed" for _, outcome in rows),
+    }
+    assert own == {"recorded": True, "received": 3, "decided": 2, "reversed": 1}
+    now = datetime.now(UTC)
+    period = {
+        "site": "daily",
+        "since": (now - timedelta(hours=1)).isoformat(),
+        "until": (now + timedelta(hours=1)).isoformat(),
+    }
+    report = client.get("/v1/moderation/transparency", query_string=period, headers=moderator).get_json()
+    assert report["appeals"] == own
