@@ -177,7 +177,7 @@
     });
   }
   function showSignIn(message) {
-    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "transparency-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
     show($("signin-view"), true);
     var err = $("signin-error");
     err.textContent = message || "";
@@ -204,7 +204,7 @@
   }
   // #reset=<token>: the link a reset or a new account sends; the person picks a password.
   function showReset(token) {
-    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "tabs", "session", "signin-view"].forEach(function (id) { show($(id), false); });
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "transparency-view", "tabs", "session", "signin-view"].forEach(function (id) { show($(id), false); });
     show($("reset-view"), true);
     $("reset-form").setAttribute("data-token", token);
     $("new-password-input").focus();
@@ -250,9 +250,9 @@
     state.single = view === "comment" && /^\d+$/.test(parts[1] || "") ? parseInt(parts[1], 10) : null;
     if (state.single) view = "queue";
     var adminOnly = view === "webhooks" || view === "history";
-    if (["queue", "stats", "policy", "webhooks", "history", "notices"].indexOf(view) < 0 || (adminOnly && state.me.role !== "admin")) view = "queue";
+    if (["queue", "stats", "policy", "webhooks", "history", "notices", "transparency"].indexOf(view) < 0 || (adminOnly && state.me.role !== "admin")) view = "queue";
     state.view = view;
-    ["queue", "stats", "policy", "webhooks", "history", "notices"].forEach(function (v) { show($(v + "-view"), v === view); });
+    ["queue", "stats", "policy", "webhooks", "history", "notices", "transparency"].forEach(function (v) { show($(v + "-view"), v === view); });
     document.querySelectorAll("#tabs a").forEach(function (a) {
       if (a.getAttribute("data-view") === view) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
@@ -266,6 +266,7 @@
     if (view === "webhooks") loadEndpoints();
     if (view === "history") loadHistory(false);
     if (view === "notices") loadNotices(false);
+    if (view === "transparency") loadTransparency();
   }
 
   // --- queues -----------------------------------------------------------------------------
@@ -1056,6 +1057,76 @@
     });
   }
 
+  // --- DSA transparency report ------------------------------------------------------------
+  function countBars(title, counts, labels) {
+    var keys = Object.keys(counts || {});
+    var most = Math.max.apply(null, keys.map(function (k) { return counts[k]; }).concat([1]));
+    var list = el("dl", { class: "scores" });
+    keys.forEach(function (key) {
+      var label = (labels && labels[key]) || key.replace(/^STATEMENT_CATEGORY_/, "").replace(/_/g, " ").toLowerCase();
+      var fill = el("span", { class: "bar-fill" });
+      fill.style.width = (counts[key] ? Math.max(1, Math.round(counts[key] / most * 100)) : 0) + "%";
+      list.appendChild(el("dt", { text: label }));
+      list.appendChild(el("dd", null, [
+        el("span", { class: "bar", role: "img", "aria-label": label + ": " + counts[key] }, [fill]),
+        el("span", { class: "bar-value", text: String(counts[key]) })
+      ]));
+    });
+    if (!keys.length) list = el("p", { class: "muted small", text: "None in this period." });
+    return el("figure", { class: "panel chart" }, [el("figcaption", { text: title }), list]);
+  }
+  var transparencyCsv = null;
+  // The same report as a CSV file, fetched with the console's credentials (a key is no cookie).
+  function downloadTransparency() {
+    var h = { Accept: "text/csv" };
+    if (state.key) h.Authorization = "Bearer " + state.key;
+    fetch(transparencyCsv, { headers: h, cache: "no-store" }).then(function (res) {
+      if (!res.ok) { toast("The report could not be downloaded (" + res.status + ")", "error"); return null; }
+      return res.blob();
+    }).then(function (blob) {
+      if (!blob) return;
+      var link = el("a", { href: URL.createObjectURL(blob), download: "transparency-" + statsSite() + ".csv" });
+      document.body.appendChild(link);
+      link.click();
+      link.remove();
+      setTimeout(function () { URL.revokeObjectURL(link.href); }, 1000);
+    });
+  }
+  function loadTransparency() {
+    var days = parseInt($("transparency-days").value, 10);
+    var until = new Date();
+    var params = { site: statsSite(), since: new Date(until.getTime() - days * 864e5).toISOString(), until: until.toISOString() };
+    transparencyCsv = "/v1/moderation/transparency" + qs(Object.assign({ format: "csv" }, params));
+    var err = $("transparency-error");
+    api("GET", "/v1/moderation/transparency" + qs(params)).then(function (res) {
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      var r = res.data;
+      var hours = r.notices.median_seconds_to_decision;
+      var tiles = [
+        [r.notices.received, "notices received"],
+        [hours == null ? "–" : (hours / 3600).toFixed(1) + " h", "median time to decide a notice"],
+        [r.restrictions.total, "restrictions"],
+        [r.restrictions.model_share == null ? "–" : Math.round(r.restrictions.model_share * 100) + "%", "of restrictions detected by the model"]
+      ];
+      var box = clear($("transparency-tiles"));
+      tiles.forEach(function (t) {
+        box.appendChild(el("div", { class: "panel tile" }, [
+          el("span", { class: "tile-value", text: String(t[0]) }), el("span", { class: "tile-label", text: t[1] })
+        ]));
+      });
+      var charts = clear($("transparency-charts"));
+      charts.appendChild(countBars("Notices by category", r.notices.by_category));
+      charts.appendChild(countBars("Notices by decision", r.notices.by_decision));
+      charts.appendChild(countBars("Restrictions by ground", r.restrictions.by_ground, { illegal: "illegal (a law)", site_rules: "the site's rules" }));
+      charts.appendChild(countBars("Restrictions by kind", r.restrictions.by_kind));
+      charts.appendChild(countBars("Restrictions: use of automation", r.restrictions.by_automation, { fully: "fully automated", partially: "person, flagged automatically", not_automated: "not automated" }));
+      charts.appendChild(countBars("Decisions by who took them", r.decisions.by_actor, { automated: "the site's policy", human: "people", integration: "integrations" }));
+      var appeals = { received: r.appeals.received, decided: r.appeals.decided, reversed: r.appeals.reversed };
+      charts.appendChild(countBars(r.appeals.recorded ? "Appeals" : "Appeals (not recorded yet)", appeals));
+    });
+  }
+
   function loadDeliveries(more) {
     var ep = deliveryState.endpoint;
     var table = $("deliveries-table");
@@ -1126,6 +1197,8 @@
     $("deliveries-more").addEventListener("click", function () { loadDeliveries(true); });
     $("history-more").addEventListener("click", function () { loadHistory(true); });
     $("notices-more").addEventListener("click", function () { loadNotices(true); });
+    $("transparency-days").addEventListener("change", loadTransparency);
+    $("transparency-csv").addEventListener("click", downloadTransparency);
     window.addEventListener("hashchange", route);
     var saved = sessionStorage.getItem(KEY_STORE);
     var reset = /^#reset=(.+)$/.exec(location.hash);
