@@ -169,6 +169,14 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     comment = load_for_principal(principal, comment_id)
     if comment.status == "deleted":
         return comment
+    erase_comment(comment, principal.actor, note)
+    db.session.commit()
+    return comment
+
+
+def erase_comment(comment: Comment, actor: str, note: str = "") -> None:
+    """Erase one comment (not yet deleted) in the caller's transaction: a person's erasure
+    (service/privacy.py) erases all of theirs in one."""
     # The author's key goes with the rest: take the comment out of their history first.
     count_author(comment.site_id, comment.author_key, comment.status, None)
     comment.text = ERASED
@@ -186,14 +194,10 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     db.session.execute(sa.update(Report).where(Report.comment_id == comment.id).values(note=""))
     comment.reports_open = 0
     comment.report_weight = 0.0
-    record_transition(
-        comment, comment.article, "deleted", actor=principal.actor, reason="erasure request", note=note
-    )
+    record_transition(comment, comment.article, "deleted", actor=actor, reason="erasure request", note=note)
     db.session.flush()
     statements.issue_for_comment(comment)
     _scrub_outbox(comment)
-    db.session.commit()
-    return comment
 
 
 def _scrub_outbox(comment: Comment) -> None:

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
-from flask import Response, stream_with_context
+from flask import Response, current_app, stream_with_context
 
-from .. import sites
+from .. import privacy, sites
 from ..auth import current_principal
 from ..errors import ValidationFailed
 from ..imports.export import export_author, export_site
 from ..schemas.common import ProblemSchema
-from ..schemas.exports import AuthorExportQuerySchema, SiteExportQuerySchema
+from ..schemas.exports import (
+    AuthorExportQuerySchema,
+    PersonErasedSchema,
+    PersonErasureSchema,
+    SiteExportQuerySchema,
+)
 from . import Blueprint, authorized
 
-blp = Blueprint("exports", __name__, url_prefix="/v1/admin", description="Exports as JSON lines (admin keys)")
+blp = Blueprint(
+    "exports",
+    __name__,
+    url_prefix="/v1/admin",
+    description="A site's and one person's data: exports as JSON lines, erasure (admin keys)",
+)
 
 NDJSON = "application/x-ndjson"
 
@@ -57,3 +67,28 @@ def export_author_data(args, slug):
         raise ValidationFailed("key", "name the author by key or email", "query")
     site = sites.site_by_slug(slug, current_principal())
     return _streamed(export_author(site.id, site.slug, **args), f"{site.slug}-author.jsonl")
+
+
+@blp.route("/sites/<string:slug>/author-erasure", methods=["POST"])
+@authorized(blp, "admin")
+@blp.arguments(PersonErasureSchema())
+@blp.response(200, PersonErasedSchema())
+@blp.alt_response(404, schema=ProblemSchema, description="No such site")
+@blp.alt_response(422, schema=ProblemSchema, description="Neither key nor email given")
+def erase_person(data, slug):
+    """Erase everything about one person (an erasure request): their comments' texts and personal
+    fields, their author row, who sent their reports and notices and what they wrote. The
+    moderation events stay, without their data. One transaction: all of it or nothing."""
+    if not data.get("key") and not data.get("email"):
+        raise ValidationFailed("key", "name the person by key or email")
+    principal = current_principal()
+    site = sites.site_by_slug(slug, principal)
+    done = privacy.erase_person(
+        site.id,
+        current_app.config["SECRET_KEY"],
+        principal.actor,
+        key=data.get("key"),
+        email=data.get("email"),
+        note=data["note"],
+    )
+    return done.as_dict()

@@ -8,9 +8,13 @@ from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 
 from ..db import Article, Author, Comment, ModerationEvent, Report, utcnow
 from ..extensions import db
+from ..governance.tables import Appeal, Notice
+from ..identity.tokens import VERIFIED_PREFIX
+from ..privacy import normal_email, person_keys
 from .jsonl import dumps, header
 
 PAGE = 1000
@@ -110,50 +114,104 @@ def export_site(site_id: int, slug: str, *, events: bool = False, emails: bool =
 def export_author(
     site_id: int, slug: str, *, key: str | None = None, email: str | None = None
 ) -> Iterator[bytes]:
-    """What the site holds about one author (a reader's access request): their comments (with
-    their own e-mail and the decisions on them), their standing and history, their reports."""
+    """What the site holds about one person (a reader's access request): their comments (with
+    their own e-mail and the decisions on them), their standing and history, the reports and the
+    notices of illegal content they sent, their appeals."""
     comments = Comment.__table__
-    matches = []
-    if key:
-        matches.append(comments.c.author_key == key)
-    if email:
-        matches.append(sa.func.lower(comments.c.author_email) == email.strip().lower())
-    if not matches:
+    if not key and not email:
         raise ValueError("an author is named by key or e-mail")
+    keys = person_keys(site_id, current_app.config["SECRET_KEY"], key, email)
+    matches = []
+    if keys:
+        matches.append(comments.c.author_key.in_(keys))
+    if email:
+        matches.append(sa.func.lower(comments.c.author_email) == normal_email(email))
     yield dumps(header("author", slug, utcnow(), key=key, email=email))
-    if key:
-        author = db.session.execute(
-            sa.select(Author.__table__).where(Author.site_id == site_id, Author.author_key == key)
-        ).first()
-        if author is not None:
-            yield dumps(
-                {
-                    "type": "author",
-                    "key": author.author_key,
-                    "standing": author.standing,
-                    "suspended_until": author.suspended_until.isoformat() if author.suspended_until else None,
-                    "history": {
-                        "approved": author.approved_count,
-                        "rejected": author.rejected_count,
-                        "held": author.held_count,
-                    },
-                }
-            )
-        for report in db.session.execute(
-            sa.select(Report.__table__)
-            .where(Report.site_id == site_id, Report.reporter_key == key)
-            .order_by(Report.id)
-        ).all():
-            yield dumps(
-                {
-                    "type": "report",
-                    "comment_id": report.comment_id,
-                    "reason": report.reason,
-                    "note": report.note,
-                    "outcome": report.outcome,
-                    "created_at": report.created_at.isoformat(),
-                }
-            )
-    yield from _comment_lines(
-        sa.and_(comments.c.site_id == site_id, sa.or_(*matches)), events=True, email=True
-    )
+    for author in db.session.execute(
+        sa.select(Author.__table__)
+        .where(Author.site_id == site_id, Author.author_key.in_(keys))
+        .order_by(Author.id)
+    ).all():
+        yield dumps(
+            {
+                "type": "author",
+                "key": author.author_key,
+                "standing": author.standing,
+                "suspended_until": author.suspended_until.isoformat() if author.suspended_until else None,
+                "history": {
+                    "approved": author.approved_count,
+                    "rejected": author.rejected_count,
+                    "held": author.held_count,
+                },
+            }
+        )
+    for report in db.session.execute(
+        sa.select(Report.__table__)
+        .where(Report.site_id == site_id, Report.reporter_key.in_(keys))
+        .order_by(Report.id)
+    ).all():
+        yield dumps(
+            {
+                "type": "report",
+                "comment_id": report.comment_id,
+                "reason": report.reason,
+                "note": report.note,
+                "outcome": report.outcome,
+                "created_at": report.created_at.isoformat(),
+            }
+        )
+    yield from _notice_lines(site_id, email, keys)
+    theirs = sa.and_(comments.c.site_id == site_id, sa.or_(*matches))
+    appeals = Appeal.__table__
+    for appeal in db.session.execute(
+        sa.select(appeals)
+        .where(appeals.c.comment_id.in_(sa.select(comments.c.id).where(theirs)))
+        .order_by(appeals.c.id)
+    ).all():
+        yield dumps(
+            {
+                "type": "appeal",
+                "comment_id": appeal.comment_id,
+                "text": appeal.text,
+                "status": appeal.status,
+                "outcome": appeal.outcome,
+                "reason": appeal.reason,
+                "created_at": appeal.created_at.isoformat(),
+                "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
+            }
+        )
+    yield from _comment_lines(theirs, events=True, email=True)
+
+
+def _notice_lines(site_id: int, email: str | None, keys: set[str]) -> Iterator[bytes]:
+    """The notices of illegal content the person sent: by their e-mail, or as the signed-in reader."""
+    subs = [k.removeprefix(VERIFIED_PREFIX) for k in keys if k.startswith(VERIFIED_PREFIX)]
+    notices = Notice.__table__
+    matches = []
+    if email:
+        matches.append(sa.func.lower(notices.c.reporter_email) == normal_email(email))
+    if subs:
+        matches.append(notices.c.reporter_user_id.in_(subs))
+    if not matches:
+        return
+    for notice in db.session.execute(
+        sa.select(notices).where(notices.c.site_id == site_id, sa.or_(*matches)).order_by(notices.c.id)
+    ).all():
+        yield dumps(
+            {
+                "type": "notice",
+                "comment_id": notice.comment_id,
+                "category": notice.category,
+                "explanation": notice.explanation,
+                "reporter": {
+                    "name": notice.reporter_name,
+                    "email": notice.reporter_email,
+                    "user_id": notice.reporter_user_id,
+                },
+                "status": notice.status,
+                "decision": notice.decision,
+                "decision_explanation": notice.decision_explanation,
+                "created_at": notice.created_at.isoformat(),
+                "decided_at": notice.decided_at.isoformat() if notice.decided_at else None,
+            }
+        )
