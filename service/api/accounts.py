@@ -22,6 +22,7 @@ from ..schemas.accounts import (
     PasswordResetSchema,
     ResetLinkSchema,
     SessionSchema,
+    SignInLockedProblemSchema,
     SignInSchema,
     TotpCodeSchema,
     TotpSetupSchema,
@@ -72,7 +73,9 @@ class Session(MethodView):
     @blp.alt_response(
         401, schema=ProblemSchema, description="Wrong e-mail, password or code; or a code is needed"
     )
-    @blp.alt_response(429, schema=ProblemSchema, description="Locked after repeated failures (Retry-After)")
+    @blp.alt_response(
+        429, schema=SignInLockedProblemSchema, description="Locked after repeated failures (Retry-After)"
+    )
     def post(self, data):
         """Sign in to the console: sets the session cookie; the answer holds the CSRF token"""
         account, token, csrf = accounts.sign_in(

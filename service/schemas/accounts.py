@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from ..db import ACCOUNT_ROLES
-from .common import CleanString, StrictInteger
+from .common import CleanString, ProblemSchema, StrictInteger
 
 
 class SignInSchema(Schema):
@@ -81,3 +81,9 @@ class AccountCreatedSchema(AccountSchema):
     reset_link = fields.Nested(
         ResetLinkSchema, required=True, metadata={"description": "for the person to set a password"}
     )
+
+
+class SignInLockedProblemSchema(ProblemSchema):
+    """The 429 of a locked sign-in: how long the lock still holds (also in Retry-After)."""
+
+    locked_for_seconds = fields.Integer(required=True)

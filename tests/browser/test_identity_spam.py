@@ -208,7 +208,7 @@ def test_signed_in_readers_report_with_their_token(server, new_page):
     page = new_page()
     page.goto(f"{server.url}/demo")
     expect(page.locator(".cms-as")).to_be_visible()
-    page.get_by_role("button", name="Report").click()
+    page.get_by_role("button", name="Report", exact=True).click()
     page.get_by_role("button", name="Send report").click()
     expect(page.locator(".cms-report .cms-msg")).to_have_text("Thank you. The moderators will take a look.")
     reports = one(server, comment["id"])["reports"]
