@@ -218,29 +218,33 @@ def _record_failure(keys: dict[str, str], now: datetime) -> None:
     """Count one failure on each counter. The rows are locked while counted (PostgreSQL; SQLite
     writes one at a time anyway), so parallel guesses cannot slip past the limit."""
     limits = {"account": lockout.ACCOUNT_FAILURES, "network": lockout.NETWORK_FAILURES}
-    for _attempt in range(2):
-        for kind, key in keys.items():
-            row = db.session.execute(
-                sa.select(SignInThrottle)
-                .where(SignInThrottle.key == key)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            ).scalar_one_or_none()
-            counter = row and lockout.Counter(row.failures, row.window_started_at, row.locked_until)
-            after = lockout.after_failure(counter, now, limits[kind])
-            if row is None:
-                row = SignInThrottle(key=key)
-                db.session.add(row)
-            row.failures, row.window_started_at, row.locked_until = (
-                after.failures,
-                after.window_started_at,
-                after.locked_until,
-            )
+    for attempt in range(3):
         try:
+            for kind, key in keys.items():
+                # The next key's SELECT flushes this key's new row: a parallel failure that made
+                # the same row first shows up there as much as at the commit.
+                row = db.session.execute(
+                    sa.select(SignInThrottle)
+                    .where(SignInThrottle.key == key)
+                    .with_for_update()
+                    .execution_options(populate_existing=True)
+                ).scalar_one_or_none()
+                counter = row and lockout.Counter(row.failures, row.window_started_at, row.locked_until)
+                after = lockout.after_failure(counter, now, limits[kind])
+                if row is None:
+                    row = SignInThrottle(key=key)
+                    db.session.add(row)
+                row.failures, row.window_started_at, row.locked_until = (
+                    after.failures,
+                    after.window_started_at,
+                    after.locked_until,
+                )
             db.session.commit()
             return
         except IntegrityError:  # a parallel failure made the row first: count on it
             db.session.rollback()
+            if attempt == 2:
+                raise
 
 
 def sign_in(email: str, password: str, code: str | None, network: str) -> tuple[Account, str, str]:
