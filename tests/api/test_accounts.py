@@ -521,6 +521,47 @@ def test_parallel_wrong_passwords_still_lock_at_five(people, db_kind):
     assert locked.status_code == 429
 
 
+def test_a_failure_counted_while_another_makes_the_counter_row_is_counted_not_a_500(people, app, db_kind):
+    """A parallel failure inserts the account's counter row while this one is between its two
+    counters: this one's INSERT waits on it, then meets the row and counts on it (a 500 before)."""
+    if db_kind != "postgresql":
+        pytest.skip("SQLite takes one writer at a time: nothing runs in parallel there")
+    import threading
+
+    from service.accounts.store import _throttle_key
+    from service.accounts.store import email_key as key_of
+
+    people.create("ada@news.example", [("daily", "moderator")])
+    with app.app_context():
+        account_key = _throttle_key("account", key_of("ada@news.example"))
+        other = db.engine.connect()
+    other_tx = other.begin()
+    other.execute(sa.insert(SignInThrottle).values(key=account_key, failures=1, window_started_at=utcnow()))
+    answers = []
+    guess = threading.Thread(
+        target=lambda: answers.append(
+            people.client().post("/v1/session", json={"email": "ada@news.example", "password": "nope"})
+        )
+    )
+    guess.start()
+    # Until the guess waits on the uncommitted row (its INSERT, flushed by its next SELECT).
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        waiting = sa.text(
+            "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE NOT l.granted AND a.datname = current_database()"
+        )
+        if other.execute(waiting).scalar():
+            break
+        time.sleep(0.05)
+    other_tx.commit()
+    other.close()
+    guess.join(30)
+    assert [a.status_code for a in answers] == [401]
+    with app.app_context():
+        assert db.session.get(SignInThrottle, account_key).failures == 2
+
+
 def test_a_person_of_several_sites_sees_the_queues_of_each_and_no_other(people, factory, insult_text):
     factory.site("weekly")
     factory.site("monthly")
