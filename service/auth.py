@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from flask import current_app, g, request
 
 from .caches import SETTINGS_CACHE_SECONDS, TTLCache
-from .db import Account, ApiKey, Site
+from .db import Account, AccountRole, ApiKey, Site
 from .errors import Forbidden, Unauthorized
 from .extensions import db
 
@@ -161,14 +161,35 @@ def _load_principal(key_hash: str) -> Principal | None:
     ).first()
     if row is None:
         return None
+    role = row.role
+    if row.owner_id is not None:  # a person's key acts within the roles they hold now
+        held = db.session.execute(
+            sa.select(AccountRole.site_id, AccountRole.role).where(AccountRole.account_id == row.owner_id)
+        ).all()
+        role = owned_key_role(row.role, row.site_id, [(h.site_id, h.role) for h in held])
+        if role is None:
+            return None
     return Principal.for_key(
         row.id,
-        row.role,
+        role,
         row.site_id,
         row.allowed_origins or (),
         row.owner_id,
         row.owner_name or row.name or "",
     )
+
+
+def owned_key_role(key_role: str, key_site: int | None, held: list[tuple[int | None, str]]) -> str | None:
+    """What a person's key may do: its own role, lowered to the best role the person still holds
+    where the key works (a role on every site counts everywhere; a key for every site needs one);
+    None when they hold none there. Keys were checked against the roles when made, but roles
+    change later: a demoted admin's admin key must not stay an admin's."""
+    there = {role for site, role in held if site is None or (key_site is not None and site == key_site)}
+    if key_role not in ("moderator", "admin"):
+        return key_role
+    if key_role == "admin":
+        return "admin" if "admin" in there else ("moderator" if "moderator" in there else None)
+    return "moderator" if there & {"moderator", "admin"} else None
 
 
 def authenticate() -> Principal:

@@ -122,8 +122,15 @@ def account_for(principal: Principal, account_id: int) -> Account:
 def set_roles(principal: Principal, account: Account, roles: list[tuple[int | None, str]]) -> Account:
     """Replace the person's roles on the sites the admin reaches (roles elsewhere stay)."""
     kept = [r for r in account.roles if not (principal.every_site or r.site_id in (principal.sites or ()))]
+    account.roles = kept
+    db.session.flush()  # the replaced rows go first: a new role on the same site is unique with them
     account.roles = kept + [AccountRole(site_id=s, role=r) for s, r in dict(roles).items()]
     db.session.commit()
+    from ..sites import announce_settings_change
+
+    # The person's keys act within their roles (auth._load_principal): a change reaches them now.
+    current_app.extensions["key_cache"].clear()
+    announce_settings_change()
     return account
 
 

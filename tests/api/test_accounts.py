@@ -444,6 +444,30 @@ def test_a_disabled_person_is_signed_out_and_their_keys_stop(people, factory):
     assert refused.status_code == 401
 
 
+def test_a_persons_key_acts_within_the_roles_they_hold_now(people, factory):
+    ada = people.create("ada@news.example", [("daily", "admin")])
+    admin = factory.headers(factory.key("admin", site=None), origin=None)
+    key = (
+        people.client()
+        .post("/v1/admin/keys", json={"role": "admin", "site": "daily", "owner_id": ada}, headers=admin)
+        .get_json()["key"]
+    )
+    headers = factory.headers(key, origin=None)
+    assert people.client().get("/v1/admin/sites/daily", headers=headers).status_code == 200
+
+    # Demoted to moderator: the admin key now moderates only.
+    demote = {"roles": [{"site": "daily", "role": "moderator"}]}
+    assert people.client().patch(f"/v1/admin/accounts/{ada}", json=demote, headers=admin).status_code == 200
+    assert people.client().get("/v1/admin/sites/daily", headers=headers).status_code == 403
+    assert people.client().get("/v1/moderation/me", headers=headers).status_code == 200
+
+    # No role left on the site: the key stops.
+    moved = {"roles": [{"site": "weekly", "role": "moderator"}]}
+    factory.site("weekly")
+    assert people.client().patch(f"/v1/admin/accounts/{ada}", json=moved, headers=admin).status_code == 200
+    assert people.client().get("/v1/moderation/me", headers=headers).status_code == 401
+
+
 def test_a_site_admin_manages_only_people_of_their_sites(people, factory):
     factory.site("weekly")
     people.create("ada@news.example", [("weekly", "moderator")])
