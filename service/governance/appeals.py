@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..auth import Principal
 from ..db import Comment, ModerationEvent, utcnow
-from ..errors import Conflict, NotFound
+from ..errors import Conflict
 from ..extensions import db
 from ..transitions import emit, outbox_row
 from . import appeal_rules, statements
+from .scoped import load_scoped, page_scoped
 from .tables import Appeal, Statement
 
 
@@ -81,26 +82,14 @@ def _already_appealed() -> AppealRefused:
 
 
 def load(principal: Principal, appeal_id: int) -> Appeal:
-    appeal = db.session.get(Appeal, appeal_id)
-    if appeal is None or not principal.may_act_on(appeal.site_id):
-        raise NotFound(f"no appeal {appeal_id}")
-    return appeal
+    return load_scoped(Appeal, principal, appeal_id, "appeal")
 
 
 def queue(
     principal: Principal, site_id: int | None, status: str, limit: int, after: int | None
 ) -> list[Appeal]:
     """Appeals oldest first, from the id after `after`."""
-    query = sa.select(Appeal).order_by(Appeal.id).limit(limit)
-    if status != "all":
-        query = query.where(Appeal.status == status)
-    if site_id is not None:
-        query = query.where(Appeal.site_id == site_id)
-    elif (clause := principal.site_clause(Appeal.site_id)) is not None:
-        query = query.where(clause)
-    if after is not None:
-        query = query.where(Appeal.id > after)
-    return list(db.session.execute(query).scalars())
+    return page_scoped(Appeal, principal, site_id, status, limit, after)
 
 
 def decide(principal: Principal, appeal_id: int, outcome: str, reason: str) -> Appeal:

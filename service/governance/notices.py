@@ -17,6 +17,7 @@ from ..extensions import db
 from ..moderation.policy import Policy
 from ..transitions import emit, outbox_row
 from . import dsa, links, statements
+from .scoped import load_scoped, page_scoped
 from .tables import Notice
 
 PATH = "/v1/notices/"
@@ -60,25 +61,14 @@ def submit(
 
 
 def load(principal: Principal, notice_id: int) -> Notice:
-    notice = db.session.get(Notice, notice_id)
-    if notice is None or not principal.may_act_on(notice.site_id):
-        raise NotFound(f"no notice {notice_id}")
-    return notice
+    return load_scoped(Notice, principal, notice_id, "notice")
 
 
 def queue(
-    principal: Principal, site_id: int | None, status: str, limit: int, before: int | None
+    principal: Principal, site_id: int | None, status: str, limit: int, after: int | None
 ) -> list[Notice]:
-    query = sa.select(Notice).order_by(Notice.id).limit(limit)
-    if status != "all":
-        query = query.where(Notice.status == status)
-    if site_id is not None:
-        query = query.where(Notice.site_id == site_id)
-    elif (clause := principal.site_clause(Notice.site_id)) is not None:
-        query = query.where(clause)
-    if before is not None:
-        query = query.where(Notice.id > before)
-    return list(db.session.execute(query).scalars())
+    """Notices oldest first, from the id after `after`."""
+    return page_scoped(Notice, principal, site_id, status, limit, after)
 
 
 def decide(principal: Principal, notice_id: int, data: dict[str, Any]) -> Notice:

@@ -25,8 +25,9 @@ def dumps(record: dict[str, Any]) -> bytes:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def parse(lines: BinaryIO) -> Iterator[SourceComment]:
-    first = True
+def json_objects(lines: BinaryIO) -> Iterator[tuple[int, dict]]:
+    """Each non-blank line's JSON object with its line number; anything else stops the import
+    naming the line."""
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -36,6 +37,12 @@ def parse(lines: BinaryIO) -> Iterator[SourceComment]:
             raise ImportFormatError(f"line {number}: not JSON ({error})") from None
         if not isinstance(record, dict):
             raise ImportFormatError(f"line {number}: a JSON {type(record).__name__}, not an object")
+        yield number, record
+
+
+def parse(lines: BinaryIO) -> Iterator[SourceComment]:
+    first = True
+    for number, record in json_objects(lines):
         if first:
             first = False
             if record.get("format") != FORMAT:

@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from .jsonl import json_objects
 from .records import ImportFormatError, SourceArticle, SourceComment, author_name, parse_datetime
 from .text import plain_text
 
@@ -15,15 +15,7 @@ SOURCE = "remark42"
 
 def parse(lines: BinaryIO) -> Iterator[SourceComment]:
     first = True
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
-        try:
-            record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise ImportFormatError(f"line {number}: not JSON ({error})") from None
-        if not isinstance(record, dict):
-            raise ImportFormatError(f"line {number}: a JSON {type(record).__name__}, not an object")
+    for number, record in json_objects(lines):
         if first:
             first = False
             if "version" in record and "id" not in record:
