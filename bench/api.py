@@ -245,14 +245,14 @@ def run_wrk(
     percentiles = {p: m for p, m in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     result = {
+        "requests": int(re.search(r"(\d+) requests in", output).group(1)),
         "rps": rps,
         "p50": percentiles.get("50"),
         "p99": percentiles.get("99"),
         "non_2xx": int(errors.group(1)) if errors else 0,
     }
     if server_pid:
-        served = int(re.search(r"(\d+) requests in", output).group(1))
-        result["cpu_us"] = (server_cpu_seconds(server_pid) - cpu_before) / max(served, 1) * 1e6
+        result["cpu_us"] = (server_cpu_seconds(server_pid) - cpu_before) / max(result["requests"], 1) * 1e6
     return result
 
 
@@ -349,7 +349,9 @@ def main() -> None:
             analyze(url)
         for connections in loads if args.only != "get" else []:
             name = f"POST comment ({connections} connections)"
-            results[name] = run_post(base, key, posts, args.seconds, connections)
+            results[name] = run_post(
+                base, key, posts, args.seconds, connections, server_pid=server.pid, url=url
+            )
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -398,6 +400,28 @@ def run_bare(base: str, thread: str, headers: dict[str, str], args, loads: list[
     return results
 
 
+def database_cpu_seconds(url: str) -> float:
+    """CPU time so far of the PostgreSQL backends serving `url`'s database (Linux /proc): the
+    pool's connections live through a load, so the difference over it is the database's share."""
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ).scalars()
+        ticks = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # a backend that ended meanwhile
+                continue
+            ticks += int(fields[11]) + int(fields[12])
+    engine.dispose()
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def analyze(url: str) -> None:
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
@@ -405,12 +429,27 @@ def analyze(url: str) -> None:
     engine.dispose()
 
 
-def run_post(base: str, key: str, bodies: list[tuple[str, str]], seconds: int, connections: int) -> dict:
+def run_post(
+    base: str,
+    key: str,
+    bodies: list[tuple[str, str]],
+    seconds: int,
+    connections: int,
+    server_pid: int | None = None,
+    url: str | None = None,
+) -> dict:
+    """wrk's figures for POST; with server_pid and url, also the service's and the database's CPU
+    time per POST, steadier than req/s when other loads share the machine."""
     with tempfile.TemporaryDirectory() as folder:
         pool, script = Path(folder) / "bodies.tsv", Path(folder) / "post.lua"
         pool.write_text(body_lines(bodies))
         script.write_text(POST_SCRIPT % {"key": key, "origin": ORIGIN, "bodies": pool})
-        return run_wrk(f"{base}/v1/comments", seconds, connections, {}, str(script))
+        database_before = database_cpu_seconds(url) if url else 0.0
+        result = run_wrk(f"{base}/v1/comments", seconds, connections, {}, str(script), server_pid)
+        if url:
+            spent = database_cpu_seconds(url) - database_before
+            result["db_cpu_us"] = spent / max(result["requests"], 1) * 1e6
+        return result
 
 
 def report(args, results: dict) -> None:
@@ -423,6 +462,12 @@ def report(args, results: dict) -> None:
     print(f"{'request':<36} {'req/s':>8} {'p50':>9} {'p99':>9} {'non-2xx':>8}")
     for name, r in results.items():
         print(f"{name:<36} {r['rps']:>8.0f} {r['p50']:>9} {r['p99']:>9} {r['non_2xx']:>8}")
+    for name, r in results.items():
+        if name.startswith("POST") and "db_cpu_us" in r:
+            print(
+                f"{name}: CPU per POST {r['cpu_us']:.0f} us in the service, "
+                f"{r['db_cpu_us']:.0f} us in PostgreSQL"
+            )
     for name, r in results.items():
         bare = results.get(name.replace("GET comments (50)", "GET bare Flask"))
         if name.startswith("GET comments") and bare:
