@@ -85,6 +85,17 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         " (its own writes show at once; another process's within this)",
     ),
     "MAX_BODY_BYTES": (65536, _int, "largest request body accepted (413 past it)"),
+    "IMPORT_MAX_BYTES": (
+        2 << 30,
+        _int,
+        "largest file the admin API takes for an import job (413 past it; the CLI has no limit)",
+    ),
+    "IMPORT_FOLDER": (
+        "",
+        str,
+        "where uploaded import files wait for their job (empty: INSTANCE_PATH/imports); the"
+        " instance that received a file imports it",
+    ),
     "REDIS_URL": (
         "",
         str,

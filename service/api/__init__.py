@@ -72,7 +72,29 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 
 
 def register_blueprints(api) -> None:
-    from . import accounts, adaptation, admin, appeals, comments, exports, governance, moderation, ops
+    from . import (
+        accounts,
+        adaptation,
+        admin,
+        appeals,
+        comments,
+        exports,
+        governance,
+        imports,
+        moderation,
+        ops,
+    )
 
-    for module in (comments, moderation, admin, adaptation, ops, governance, appeals, accounts, exports):
+    for module in (
+        comments,
+        moderation,
+        admin,
+        adaptation,
+        ops,
+        governance,
+        appeals,
+        accounts,
+        exports,
+        imports,
+    ):
         api.register_blueprint(module.blp)
