@@ -13,13 +13,12 @@ API_VERSION = "1.0.0"
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """Build the app. `config` overrides settings (tests); everything else comes from the environment."""
-    from flask_cors import CORS
     from sqlalchemy import event
     from sqlalchemy import exc as sa_exc
 
     from . import observability
     from .adaptation.store import adapter_cache
-    from .api import register_blueprints
+    from .api import cors, register_blueprints
     from .articles import article_cache, thread_state_cache
     from .auth import key_cache
     from .caches import CHANGE_CHECK_SECONDS, SettingsVersion
@@ -80,13 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(web_bp)
     app.extensions["api"] = api
     # The embed calls the public API from the sites' pages; origins are checked per key.
-    CORS(
-        app,
-        resources={r"/v1/(comments|articles)(/.*)?": {"origins": "*"}},
-        allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-None-Match"],
-        expose_headers=["ETag", "Retry-After", "Idempotent-Replayed", "X-Request-Id"],
-        max_age=86400,
-    )
+    cors.init_app(app)
     app.register_error_handler(ServiceError, handle_service_error)
     app.register_error_handler(sa_exc.DBAPIError, handle_database_error)
     app.register_error_handler(sa_exc.TimeoutError, handle_database_error)
