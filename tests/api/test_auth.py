@@ -89,6 +89,31 @@ def test_cors_preflight_allows_the_embed_headers(client):
     )
     assert response.status_code == 200
     assert "idempotency-key" in response.headers["Access-Control-Allow-Headers"].lower()
+    assert response.headers["Access-Control-Allow-Origin"] == "https://news.example"
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+    # A header the embed never sends is not allowed: the browser then refuses the request.
+    odd = client.options(
+        "/v1/comments",
+        headers={
+            "Origin": "https://news.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, x-forwarded-for",
+        },
+    )
+    assert "Access-Control-Allow-Headers" not in odd.headers
+
+
+def test_cors_answers_the_embed_endpoints_only(client, factory, keys):
+    page = {"Origin": "https://elsewhere.example"}
+    thread = client.get("/v1/articles/a1/comments", headers=page)
+    # Any page may ask (each key checks its own origins); the answer names the asking origin.
+    assert thread.headers["Access-Control-Allow-Origin"] == "https://elsewhere.example"
+    assert "Origin" in thread.headers.get_all("Vary")
+    assert "ETag" in thread.headers["Access-Control-Expose-Headers"]
+    # The admin and moderation API tells browsers nothing: no page may call it.
+    admin = client.get("/v1/admin/sites", headers={**page, "Authorization": f"Bearer {keys['admin']}"})
+    assert admin.status_code == 200 and "Access-Control-Allow-Origin" not in admin.headers
+    assert "Access-Control-Allow-Origin" not in client.get("/v1/moderation/queue", headers=page).headers
 
 
 def test_site_bound_keys_cannot_reach_other_sites(client, factory, keys):
