@@ -113,6 +113,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from .jobs import init_app as init_jobs
 
     init_jobs(app)
+    from .live import init_app as init_live
+
+    init_live(app)
     return app
 
 

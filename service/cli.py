@@ -179,6 +179,11 @@ def serve(host: str, port: int, workers: int, demo: bool) -> None:
 
 
 def _exec_gunicorn(bind: str, workers: int, threads: int) -> None:
+    from .config import load_settings
+
+    # An open live stream (service/live) holds its thread while it waits: the requests get
+    # `threads` of their own besides the streams' bound.
+    threads += max(0, int(load_settings()["LIVE_MAX_CONNECTIONS"]))
     # Every worker writes its metrics here; /metrics adds them up (prometheus multiprocess mode).
     if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         import tempfile

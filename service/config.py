@@ -180,6 +180,44 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         _float,
         "commenters' e-mails are erased from comments this many days after posting; 0 keeps them",
     ),
+    "LIVE_MAX_CONNECTIONS": (
+        100,
+        _int,
+        "live thread streams (Server-Sent Events) one web process keeps open; past it 503 with"
+        " Retry-After and the embed polls instead; 0: off. Each open stream holds a gunicorn thread:"
+        " `web` adds this many to --threads",
+    ),
+    "LIVE_MAX_PER_NETWORK": (20, _int, "live streams one network (/24, /64) may keep open per web process"),
+    "LIVE_HEARTBEAT_SECONDS": (
+        15.0,
+        _float,
+        "a live stream sends a heartbeat after this long without events",
+    ),
+    "LIVE_STREAM_SECONDS": (
+        300.0,
+        _float,
+        "a live stream ends after this; the browser reconnects with Last-Event-ID and misses nothing",
+    ),
+    "LIVE_BACKLOG": (200, _int, "most comments sent on reconnecting (those approved after Last-Event-ID)"),
+    "SMTP_HOST": (
+        "",
+        str,
+        "SMTP server for e-mail notifications (reply notices, moderators' digest); empty: none sent",
+    ),
+    "SMTP_PORT": (587, _int, "SMTP port"),
+    "SMTP_TLS": ("starttls", str, "starttls, ssl (implicit TLS, port 465) or none (a local relay only)"),
+    "SMTP_USERNAME": ("", str, "SMTP user name; empty: no login"),
+    "SMTP_PASSWORD": ("", str, "SMTP password"),
+    "SMTP_FROM": ("comments@localhost", str, "From address of notifications"),
+    "SMTP_TIMEOUT_SECONDS": (10.0, _float, "SMTP connection and command timeout"),
+    "PUBLIC_URL": (
+        "",
+        str,
+        "this service's public address (https://comments.example.org), for links in e-mails;"
+        " empty: notifications are not sent",
+    ),
+    "NOTIFY_EVERY_SECONDS": (30.0, _float, "how often reply notifications are sent"),
+    "DIGEST_EVERY_SECONDS": (86400.0, _float, "how often moderators get the digest of their queues"),
     "LOG_LEVEL": ("INFO", str, "log level"),
 }
 

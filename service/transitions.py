@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from .db import Article, Author, Comment, IdempotencyRecord, ModerationEvent, OutboxEvent, utcnow
 from .extensions import db
+from .live.fanout import announce_approved
 from .observability import count_decision
 
 if TYPE_CHECKING:
@@ -32,13 +33,18 @@ CHANGED_THREADS = "changed_threads"
 
 
 def comment_payload(comment: CommentFacts, article: Article | ArticleSnapshot) -> dict[str, Any]:
-    """The webhook payload of a comment: what an editor needs, never the author's e-mail."""
+    """The webhook payload of a comment: what an editor needs, never the author's e-mail. The
+    author's user_id is the site's own id of a verified reader (its SSO token's sub), so the
+    site can tell them itself; null for anyone else (a claimed id proves nothing)."""
     return {
         "id": comment.id,
         "status": comment.status,
         "article": {"id": article.external_id, "url": article.url, "title": article.title},
         "parent_id": comment.parent_id,
-        "author": {"name": comment.author_name},
+        "author": {
+            "name": comment.author_name,
+            "user_id": comment.author_user_id if comment.author_verified else None,
+        },
         "text": comment.text,
         "reasons": comment.reasons or [],
         "report_count": comment.report_count,
@@ -92,6 +98,8 @@ class CommentFacts(Protocol):
     model_version: str | None
     report_count: int
     author_key: str | None
+    author_user_id: str | None
+    author_verified: bool
     created_at: datetime
     updated_at: datetime | None
 
@@ -135,6 +143,7 @@ def insert_comment(
         if answer:
             _execute(_INSERT_ANSWER, _answer_row(answer, comment.id, comment.site_id, now))
         if comment.status == "approved":
+            announce_approved(comment, article.external_id)
             thread_changed(article, approved_delta=1)  # last: it holds the article's row lock
         return comment
 
@@ -157,6 +166,7 @@ def insert_comment(
         comment.id = _execute(_INSERT_COMMENT_PG, parameters).scalar_one()
         if comment.status == "approved":
             db.session.info.setdefault(CHANGED_THREADS, set()).add(article.id)
+            announce_approved(comment, article.external_id)
         return comment
     if connection is not None:
         comment.id = connection.execute(_INSERT_COMMENT_PG, parameters).scalar_one()
@@ -165,6 +175,7 @@ def insert_comment(
             comment.id = own.execute(_INSERT_COMMENT_PG, parameters).scalar_one()
     if comment.status == "approved":
         _forget_in_this_process(threads={article.id})
+        announce_approved(comment, article.external_id)  # heard when the caller commits
     return comment
 
 
@@ -256,6 +267,8 @@ def record_transition(
     comment.updated_at = utcnow()
     if (from_status == "approved") != (to_status == "approved"):
         thread_changed(article, approved_delta=1 if to_status == "approved" else -1)
+        if to_status == "approved":
+            announce_approved(comment, article.external_id)
     count_author(comment.site_id, comment.author_key, from_status, to_status)
     _write_trail(comment, article, from_status, actor=actor, reason=reason, note=note)
 

@@ -98,3 +98,6 @@ def register_blueprints(api) -> None:
         imports,
     ):
         api.register_blueprint(module.blp)
+    from . import live
+
+    api.register_blueprint(live.blp)
