@@ -80,5 +80,4 @@ class Events(MethodView):
             frames,
             mimetype=EVENT_STREAM,
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            direct_passthrough=True,
         )

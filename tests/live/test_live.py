@@ -19,12 +19,12 @@ class Stream:
 
     def __init__(self, response):
         self.response = response
-        self.chunks = iter(response.response)
+        self.chunks = response.iter_encoded()
         self.buffer = ""
 
     def frame(self) -> str:
         while "\n\n" not in self.buffer:
-            self.buffer += next(self.chunks)
+            self.buffer += next(self.chunks).decode()
         frame, self.buffer = self.buffer.split("\n\n", 1)
         return frame
 

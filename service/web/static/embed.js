@@ -504,6 +504,7 @@
   }
 
   function addComment(c, parent) {
+    if (list.querySelector('[data-comment-id="' + c.id + '"]')) return; // posted here and heard live
     var node = renderComment(c);
     var parentItem = parent && list.querySelector('[data-comment-id="' + parent.id + '"]');
     if (parentItem) parentItem._replies.appendChild(node);
@@ -541,7 +542,29 @@
     });
   }
   moreBtn.addEventListener("click", function () { load(nextCursor); });
-  load(null);
+  // Live: new approved comments come as Server-Sent Events; without EventSource, or when the
+  // service has no room (503), the first page is polled (fetch revalidates it with its ETag).
+  function arrived(c) {
+    var parent = c.parent_id && list.querySelector('[data-comment-id="' + c.parent_id + '"]');
+    if (!c.parent_id || parent) addComment(c, parent ? { id: c.parent_id } : null);
+    (c.replies || []).forEach(arrived);
+  }
+  function poll() {
+    setTimeout(function () {
+      api("GET", "/v1/articles/" + encodeURIComponent(articleId) + "/comments?limit=20").then(function (res) {
+        if (res.ok) res.data.comments.slice().reverse().forEach(arrived);
+      }).then(poll, poll);
+    }, 30000);
+  }
+  function follow() {
+    if (!window.EventSource) return poll();
+    var shown = 0;
+    list.querySelectorAll("[data-comment-id]").forEach(function (n) { shown = Math.max(shown, +n.dataset.commentId); });
+    var source = new EventSource(base + "/v1/articles/" + encodeURIComponent(articleId) + "/events?key=" + encodeURIComponent(siteKey) + "&last_event_id=" + shown);
+    source.addEventListener("comment", function (ev) { arrived(JSON.parse(ev.data)); });
+    source.onerror = function () { if (source.readyState === EventSource.CLOSED) poll(); };
+  }
+  load(null).then(follow);
   fetchRenderToken();
   if (tokenCallback) {
     // Who is posting is known once the page answers; until then there is nothing to send.
