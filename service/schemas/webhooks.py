@@ -121,6 +121,13 @@ class WebhookArticleSchema(Schema):
 
 class WebhookAuthorSchema(Schema):
     name = fields.String(required=True)
+    user_id = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the site's own id of a verified reader (the reader token's sub), so the"
+            " site can notify them itself; null for readers it did not sign in. Never an e-mail"
+        },
+    )
 
 
 class WebhookCommentSchema(Schema):
