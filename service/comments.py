@@ -32,6 +32,7 @@ from .extensions import db
 from .identity.tokens import ArticleClaim, InvalidToken, Reader, verify_article, verify_reader
 from .languages import Route, detect_language, language_reasons, language_route
 from .moderation.policy import AuthorStanding, Policy, Reason, decide, match_words
+from .notifications import check_opt_in, subscribe_replies
 from .scoring.base import SPAM_LABEL, Scorer, Scores
 from .scoring.engine import ScoringEngine
 from .sites import check_article_url, site_settings
@@ -275,6 +276,7 @@ def post_comment(
     parent = _check_parent(article, data["parent_id"]) if data.get("parent_id") else None
 
     author = _author_columns(data.get("author") or {}, reader)
+    check_opt_in(data, author)
     # On PostgreSQL the reads and the one INSERT share a connection in autocommit mode.
     with posting_connection() as connection:
         now = utcnow()
@@ -346,6 +348,8 @@ def post_comment(
         try:
             body["id"] = insert_comment(values, article, answer, connection).id
             hold_published_copies(reasons, body["id"])
+            if data.get("notify_replies"):
+                subscribe_replies(values, body["id"])
             db.session.commit()
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key committed first: answer as it did.

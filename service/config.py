@@ -217,6 +217,12 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         " empty: notifications are not sent",
     ),
     "NOTIFY_EVERY_SECONDS": (30.0, _float, "how often reply notifications are sent"),
+    "NOTIFY_MAX_PER_DAY": (
+        20,
+        _int,
+        "most reply notices one reader gets from a site in a day (an address typed in a form may be"
+        " someone else's)",
+    ),
     "DIGEST_EVERY_SECONDS": (86400.0, _float, "how often moderators get the digest of their queues"),
     "LOG_LEVEL": ("INFO", str, "log level"),
 }

@@ -98,6 +98,7 @@ def register_blueprints(api) -> None:
         imports,
     ):
         api.register_blueprint(module.blp)
-    from . import live
+    from . import live, notifications
 
     api.register_blueprint(live.blp)
+    api.register_blueprint(notifications.blp)

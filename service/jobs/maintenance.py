@@ -157,3 +157,17 @@ def issue_statements_step(ctx: StepContext) -> Step:
 
     made, position, more = sweep(ctx.position, ctx.batch_size, ctx.now)
     return Step({"statements": made}, more=more, position=position)
+
+
+def reply_notifications_step(ctx: StepContext) -> Step:
+    """E-mail readers the replies to their comments (service/notifications)."""
+    from ..notifications.steps import reply_notifications_step as step
+
+    return step(ctx)
+
+
+def moderator_digest_step(ctx: StepContext) -> Step:
+    """E-mail moderators the sizes of their queues (service/notifications)."""
+    from ..notifications.steps import moderator_digest_step as step
+
+    return step(ctx)

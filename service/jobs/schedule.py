@@ -83,6 +83,18 @@ JOBS: dict[str, Job] = {
             "SCORE_PENDING_EVERY_SECONDS",
             "write the DSA statements of reasons of the policy's restrictions (a moderator's come at once)",
         ),
+        Job(
+            "reply-notifications",
+            maintenance.reply_notifications_step,
+            "NOTIFY_EVERY_SECONDS",
+            "e-mail readers who asked to hear of replies to their comments (SMTP_HOST and PUBLIC_URL set)",
+        ),
+        Job(
+            "moderator-digest",
+            maintenance.moderator_digest_step,
+            "DIGEST_EVERY_SECONDS",
+            "e-mail each moderator what waits in their sites' queues (SMTP_HOST and PUBLIC_URL set)",
+        ),
     )
 }
 

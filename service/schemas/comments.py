@@ -63,6 +63,13 @@ class CommentCreateSchema(Schema):
     render_token = fields.String(
         **TOKEN, metadata={"description": "the token POST /v1/render-tokens gave when the form was shown"}
     )
+    notify_replies = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "e-mail the author when replies to this comment are published (needs an"
+            " e-mail: the reader token's, or author.email); every e-mail has a one-click unsubscribe link"
+        },
+    )
     honeypot = fields.String(
         validate=validate.Length(max=500),
         metadata={"description": "the embed's hidden field: people leave it empty"},
