@@ -33,9 +33,7 @@ def recipient_key(author: dict[str, Any], secret: str) -> str | None:
 def check_opt_in(data: dict[str, Any], author: dict[str, Any]) -> None:
     """Asking for reply notices needs an address to send them to."""
     if data.get("notify_replies") and not author.get("author_email"):
-        raise ValidationFailed(
-            "notify_replies", "needs an e-mail address: give author.email, or sign in with one"
-        )
+        raise ValidationFailed("notify_replies", "needs an e-mail address to send the replies to")
 
 
 def subscribe_replies(values: dict[str, Any], comment_id: int) -> None:

@@ -170,13 +170,14 @@
   var trapId = id("hp");
   trap.id = trapId;
   var honeypot = el("div", { class: "cms-hp", "aria-hidden": "true" }, [el("label", { for: trapId, text: "Leave this field empty" }), trap]);
+  var notifyBox = el("input", { type: "checkbox", name: "notify_replies" });
   var form = el("form", { class: "cms-form", novalidate: true, "aria-label": "Write a comment" }, [
     replyLine,
     asLine,
     field("text", "Your comment", el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
     identityRow,
     honeypot,
-    el("div", { class: "cms-actions" }, [submitBtn])
+    el("div", { class: "cms-actions" }, [submitBtn, el("label", { class: "cms-notify" }, [notifyBox, " E-mail me replies (needs an e-mail)"])])
   ]);
   var formSlot = el("div", { class: "cms-form-slot" }, [form]);
   wrap.appendChild(heading);
@@ -261,7 +262,7 @@
   }
 
   var pending = null; // {body, key}: a submission whose answer never came; retried with the same key
-  var FIELD_NAMES = { text: "text", "author.name": "name", "author.email": "email" };
+  var FIELD_NAMES = { text: "text", "author.name": "name", "author.email": "email", notify_replies: "email" };
 
   form.addEventListener("submit", function (ev) {
     ev.preventDefault();
@@ -274,6 +275,7 @@
       if (email) body.author.email = email;
     }
     if (replyTo) body.parent_id = replyTo.id;
+    if (notifyBox.checked) body.notify_replies = true;
     var missing = false;
     if (!body.text.trim()) { fieldError("text", "Please write a comment."); missing = "text"; }
     if (body.author && !body.author.name) { fieldError("name", "Please give a name."); missing = missing || "name"; }
