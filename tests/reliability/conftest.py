@@ -140,6 +140,8 @@ class LiveServer:
             "LOG_LEVEL": "WARNING",
             "WEBHOOK_EMBEDDED_WORKER": "false",
             "CELERY_BROKER_URL": "",
+            # Live streams end within a second: a client reading a whole answer gets one.
+            "LIVE_STREAM_SECONDS": "1",
             **self.extra_env,
         }
         log = open(self.log_path, "ab") if self.log_path else subprocess.DEVNULL  # noqa: SIM115
