@@ -2,7 +2,7 @@
 unsubscribed (by keyed recipient, never the address), and one notice per reply
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0023
 Create Date: 2026-12-08 01:27:53.498457
 
 """
@@ -15,7 +15,7 @@ import service.db  # noqa: F401 - custom column types
 
 # revision identifiers, used by Alembic.
 revision = "0021"
-down_revision = "0018"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
