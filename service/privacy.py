@@ -104,6 +104,9 @@ def erase_person(
                 .values(text=ERASED)
             ).rowcount
         notice_ids = _erase_notices(site_id, email, subs, done)
+        from .notifications import forget_person  # it keys e-mails with this module
+
+        forget_person(site_id, keys, erased_ids)
         done.outbox_events += _scrub_outbox(site_id, erased_ids, notice_ids, subs)
         db.session.commit()
     except BaseException:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
@@ -67,3 +68,17 @@ def unsubscribe(token: str, *, confirm: bool) -> str:
         except IntegrityError:  # the same link followed twice at once
             db.session.rollback()
     return site.name
+
+
+def forget_person(site_id: int, keys: set[str], comment_ids: set[int]) -> None:
+    """A person's erasure (service/privacy.py): their comments' reply subscriptions and the
+    record of notices meant for them go, in the erasure's transaction. Their unsubscribe stays:
+    it is their objection, and names a keyed hash only."""
+    if comment_ids:
+        db.session.execute(sa.delete(ReplySubscription).where(ReplySubscription.comment_id.in_(comment_ids)))
+    if keys:
+        db.session.execute(
+            sa.delete(ReplyNotification).where(
+                ReplyNotification.site_id == site_id, ReplyNotification.recipient_key.in_(keys)
+            )
+        )
