@@ -1,5 +1,6 @@
 """Scheduled jobs: late scoring of pending comments, expiry of idempotency records, pruning of
-webhook rows, erasure of old e-mails, announcing comments past their queue's time target.
+webhook rows, erasure of old e-mails, announcing comments past their queue's time target, reply
+notices to readers and the moderators' digest (service/notifications).
 
 Celery beat runs them when a broker is configured (service/jobs/tasks.py); without one, a thread
 of each web process does (like the embedded webhook delivery). `flask jobs run NAME` runs one now.
