@@ -45,6 +45,31 @@ class TTLCache(Generic[Value]):
             self._entries[key] = (now + self.ttl, value)
         return value
 
+    def get_many(
+        self, keys: Iterable[Hashable], load: Callable[[list[Hashable]], dict[Hashable, Value | None]]
+    ) -> dict[Hashable, Value | None]:
+        """Values of many keys; those missing or expired are loaded together, in one call of
+        `load` (a key it leaves out is kept as None)."""
+        now = time.monotonic()
+        found: dict[Hashable, Value | None] = {}
+        missing = []
+        for key in keys:
+            hit = self._entries.get(key)
+            if hit is not None and hit[0] > now:
+                found[key] = hit[1]
+            else:
+                missing.append(key)
+        if missing:
+            generation = self._generation
+            loaded = load(missing)
+            for key in missing:
+                value = found[key] = loaded.get(key)
+                if self.ttl > 0 and generation == self._generation:
+                    if len(self._entries) >= self.max_entries:
+                        self._entries.clear()
+                    self._entries[key] = (now + self.ttl, value)
+        return found
+
     def invalidate(self, keys: Iterable[Hashable]) -> None:
         for key in keys:
             self._entries.pop(key, None)

@@ -17,8 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from .adaptation.store import adapt_scores
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
 from .authors import author_standing, standing_of
-from .cursors import decode_id_cursor, encode_cursor
+from .cursors import decode_cursor, decode_id_cursor, encode_cursor
 from .db import Article, Comment, IdempotencyRecord, utcnow
+from .engagement.rules import MAX_FEATURED
 from .errors import (
     ArticleClosed,
     IdempotencyConflict,
@@ -407,8 +408,44 @@ def _public(comment: Comment) -> dict[str, Any]:
         "author": {"name": comment.author_name},
         "text": comment.text,
         "created_at": comment.created_at,
+        "likes": comment.reaction_count,
+        "featured": comment.featured_at is not None,
         "replies": [],
     }
+
+
+def _page_order(query, sort: str, cursor: str | None):
+    """A page's roots in `sort` order after `cursor`: newest or oldest by id, or top (most liked
+    first, newest first on ties: service/engagement/rules.top_score says why likes alone)."""
+    if sort == "top":
+        if cursor:
+            likes, after = _top_cursor(cursor)
+            query = query.where(sa.tuple_(Comment.reaction_count, Comment.id) < (likes, after))
+        return query.order_by(Comment.reaction_count.desc(), Comment.id.desc())
+    if cursor:
+        after = decode_id_cursor(cursor, sort)
+        query = query.where(Comment.id < after if sort == "newest" else Comment.id > after)
+    return query.order_by(Comment.id.desc() if sort == "newest" else Comment.id.asc())
+
+
+def _top_cursor(cursor: str) -> tuple[int, int]:
+    values = decode_cursor(cursor, "top")
+    if len(values) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        raise ValidationFailed("cursor", "is not a cursor of this list", "query")
+    return values[0], values[1]
+
+
+def _featured(article: ArticleSnapshot) -> list[dict[str, Any]]:
+    """The article's featured comments, the newest pick first (without their replies)."""
+    rows = db.session.execute(
+        sa.select(Comment)
+        .where(
+            Comment.article_id == article.id, Comment.featured_at.is_not(None), Comment.status == "approved"
+        )
+        .order_by(Comment.featured_at.desc(), Comment.id.desc())
+        .limit(MAX_FEATURED)
+    ).scalars()
+    return [_public(c) for c in rows]
 
 
 def list_thread(
@@ -419,17 +456,14 @@ def list_thread(
     limit: int = 20,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """A page of approved top-level comments, newest or oldest first, each with its approved replies."""
+    """A page of approved top-level comments, newest, oldest or top first, each with its approved
+    replies; the first page also lists the article's featured comments."""
     if article is None or state is None:
-        return {"article": None, "total": 0, "comments": [], "next_cursor": None}
+        return {"article": None, "total": 0, "featured": [], "comments": [], "next_cursor": None}
     query = sa.select(Comment).where(
         Comment.article_id == article.id, Comment.status == "approved", Comment.depth == 0
     )
-    if cursor:
-        after = decode_id_cursor(cursor, sort)
-        query = query.where(Comment.id < after if sort == "newest" else Comment.id > after)
-    order = Comment.id.desc() if sort == "newest" else Comment.id.asc()
-    roots = list(db.session.execute(query.order_by(order).limit(limit + 1)).scalars())
+    roots = list(db.session.execute(_page_order(query, sort, cursor).limit(limit + 1)).scalars())
     has_more = len(roots) > limit
     roots = roots[:limit]
 
@@ -458,9 +492,14 @@ def list_thread(
             "closed": article.closed,
         },
         "total": state.approved_count,
+        "featured": [] if cursor else _featured(article),
         "comments": [nodes[c.id] for c in roots],
-        "next_cursor": encode_cursor([roots[-1].id], sort) if has_more else None,
+        "next_cursor": _next_cursor(roots[-1], sort) if has_more else None,
     }
+
+
+def _next_cursor(last: Comment, sort: str) -> str:
+    return encode_cursor([last.reaction_count, last.id] if sort == "top" else [last.id], sort)
 
 
 def get_public_comment(site_id: int, comment_id: int) -> dict[str, Any]:

@@ -147,6 +147,7 @@ SETTINGS: dict[str, tuple[Any, Any, str]] = {
         " 32+ characters); empty in development: a random key kept in INSTANCE_PATH/secret_key",
     ),
     "RATELIMIT_REPORT": ("10 per minute", str, "reporting limit per client address"),
+    "RATELIMIT_REACTION": ("60 per minute", str, "likes and unlikes per reader's network"),
     "JOBS_EMBEDDED_WORKER": (
         "auto",
         str,

@@ -144,6 +144,16 @@ class Comment(db.Model):
             postgresql_where=sa.text("spam"),
             sqlite_where=sa.text("spam"),
         ),
+        # The public thread's top sort: most liked first, newest first on ties (service/engagement).
+        sa.Index("ix_comments_thread_top", "article_id", "status", "depth", "reaction_count", "id"),
+        # An article's featured comments (a handful at most).
+        sa.Index(
+            "ix_comments_featured",
+            "article_id",
+            "featured_at",
+            postgresql_where=sa.text("featured_at IS NOT NULL"),
+            sqlite_where=sa.text("featured_at IS NOT NULL"),
+        ),
         # Queue sorts: most toxic first, most reported first.
         sa.Index("ix_comments_toxic", "site_id", "status", "max_score", "id"),
         # The reported queue (about 1% of comments), oldest or most reported first.
@@ -217,6 +227,11 @@ class Comment(db.Model):
     reports_open: Mapped[int] = mapped_column(default=0, server_default="0")
     # The open reports' weight (by reporter standing and record): compared with the threshold.
     report_weight: Mapped[float] = mapped_column(default=0.0, server_default="0")
+    # Readers' reactions (likes), one per reader: kept with every reaction so the thread needs no
+    # COUNT. Changed by plain UPDATEs that leave `version` alone (a like is no moderator's edit).
+    reaction_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When an editor featured the comment (shown first in the embed); NULL: not featured.
+    featured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic concurrency: the ORM updates WHERE version = the version read (see mapper args).
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -290,6 +305,20 @@ class Report(db.Model):
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Reaction(db.Model):
+    """A reader's like of a published comment; one per reader (verified id, else network) per comment."""
+
+    __tablename__ = "reactions"
+    __table_args__ = (sa.UniqueConstraint("comment_id", "reactor_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    # "sso:<verified id>", else "net:<keyed hash of the network>", as reports' reporter_key.
+    reactor_key: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Author(db.Model):

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .db import ModerationEvent, utcnow
+from .engagement.rules import EDITORIAL_REASONS
 from .extensions import db
 from .scoring.base import LABELS
 from .transitions import SYSTEM
@@ -22,7 +23,11 @@ def decisions_per_day(site_id: int, days: int) -> list[dict[str, Any]]:
     by_system = ModerationEvent.actor == SYSTEM
     rows = db.session.execute(
         sa.select(day, by_system, ModerationEvent.to_status, sa.func.count())
-        .where(ModerationEvent.site_id == site_id, ModerationEvent.created_at >= since)
+        .where(
+            ModerationEvent.site_id == site_id,
+            ModerationEvent.created_at >= since,
+            ModerationEvent.reason.notin_(EDITORIAL_REASONS),
+        )
         .group_by(day, by_system, ModerationEvent.to_status)
         .order_by(day)
     ).all()

@@ -184,6 +184,8 @@ _COMMENT_DEFAULTS = {
     "report_count": 0,
     "reports_open": 0,
     "report_weight": 0.0,
+    "reaction_count": 0,
+    "featured_at": None,
     "version": 1,
     "author_verified": False,
     "network_key": None,
@@ -265,12 +267,20 @@ def record_transition(
     if reasons is not None:
         comment.reasons = reasons
     comment.updated_at = utcnow()
+    if to_status != "approved":
+        comment.featured_at = None  # an editor's pick that leaves the thread is picked again if wanted
     if (from_status == "approved") != (to_status == "approved"):
         thread_changed(article, approved_delta=1 if to_status == "approved" else -1)
         if to_status == "approved":
             announce_approved(comment, article.external_id)
     count_author(comment.site_id, comment.author_key, from_status, to_status)
     _write_trail(comment, article, from_status, actor=actor, reason=reason, note=note)
+
+
+def record_event(comment: Comment, *, actor: str, reason: str, note: str = "") -> None:
+    """An audit event on a comment whose status stays (an editor featured it): the trail shows who
+    did it and when, the status counts and webhooks see no decision."""
+    _execute(_INSERT_EVENT, _event_row(comment, comment.status, actor, reason, note))
 
 
 def _write_trail(
@@ -382,13 +392,13 @@ _INSERT_COMMENT_PG = sa.text(
         INSERT INTO comments (site_id, article_id, parent_id, root_id, depth, status, author_name,
             author_email, author_user_id, author_key, author_verified, network_key, text, text_hash,
             text_band0, text_band1, text_band2, text_band3, spam, language, scores, model_name,
-            model_version, reasons, max_score, report_count, reports_open, report_weight, version,
-            created_at, updated_at)
+            model_version, reasons, max_score, report_count, reports_open, report_weight,
+            reaction_count, featured_at, version, created_at, updated_at)
         VALUES (:site_id, :article_id, :parent_id, :root_id, :depth, :status, :author_name,
             :author_email, :author_user_id, :author_key, :author_verified, :network_key, :text,
             :text_hash, :text_band0, :text_band1, :text_band2, :text_band3, :spam, :language, :scores,
             :model_name, :model_version, :reasons, :max_score, :report_count, :reports_open,
-            :report_weight, :version, :created_at, :updated_at)
+            :report_weight, :reaction_count, :featured_at, :version, :created_at, :updated_at)
         RETURNING id
     ), event AS (
         INSERT INTO moderation_events (comment_id, site_id, actor, from_status, to_status, reason,

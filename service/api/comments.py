@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 
@@ -12,12 +13,18 @@ from .. import comments as workflow
 from .. import reports
 from ..articles import cached_article, thread_state
 from ..auth import current_principal
+from ..engagement import reactions
+from ..engagement.counts import comment_counts
 from ..errors import ValidationFailed
 from ..extensions import limiter
 from ..schemas.comments import (
     CommentCreatedSchema,
     CommentCreateSchema,
+    CountsQuerySchema,
+    CountsSchema,
     PublicCommentSchema,
+    ReactionResultSchema,
+    ReactionSchema,
     RenderTokenRequestSchema,
     RenderTokenSchema,
     ThreadQuerySchema,
@@ -53,6 +60,10 @@ def post_site_limit() -> str:
 
 def report_limit() -> str:
     return current_app.config["RATELIMIT_REPORT"]
+
+
+def reaction_limit() -> str:
+    return current_app.config["RATELIMIT_REACTION"]
 
 
 def _idempotency_key() -> str | None:
@@ -147,6 +158,61 @@ def report(data, comment_id):
     reader = workflow.verified_reader(data.get("reader_token"), site_settings(site_id).sso.valid())
     reports.file_report(site_id, comment_id, data, reader=reader, network=_network())
     return {"comment_id": comment_id, "received": True}
+
+
+@blp.route("/comments/<int:comment_id>/reactions")
+class Reactions(MethodView):
+    @authorized(blp, "embed")
+    @limiter.limit(reaction_limit, key_func=lambda: _network())
+    @blp.arguments(ReactionSchema())
+    @blp.response(201, ReactionResultSchema, description="Liked")
+    @blp.alt_response(200, schema=ReactionResultSchema, description="This reader liked it already: unchanged")
+    @blp.alt_response(404, schema=ProblemSchema, description="No published comment with this id")
+    @blp.alt_response(401, schema=ProblemSchema, description="A reader_token that is not valid")
+    @blp.alt_response(429, **RATE_LIMITED)
+    def post(self, data, comment_id):
+        """Like a published comment (once per signed-in reader, else per network)"""
+        result, added = reactions.react(
+            current_principal().site_id, comment_id, reader=_reader(data), network=_network()
+        )
+        return result, 201 if added else 200
+
+    @authorized(blp, "embed")
+    @limiter.limit(reaction_limit, key_func=lambda: _network())
+    @blp.arguments(ReactionSchema())
+    @blp.response(200, ReactionResultSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No published comment with this id")
+    @blp.alt_response(401, schema=ProblemSchema, description="A reader_token that is not valid")
+    @blp.alt_response(429, **RATE_LIMITED)
+    def delete(self, data, comment_id):
+        """Take back this reader's like"""
+        return reactions.unreact(
+            current_principal().site_id, comment_id, reader=_reader(data), network=_network()
+        )
+
+
+@blp.route("/articles/counts")
+class Counts(MethodView):
+    @authorized(blp, "embed")
+    @blp.arguments(CountsQuerySchema(), location="query")
+    @blp.response(200, CountsSchema)
+    @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
+    @blp.alt_response(422, schema=ProblemSchema, description="No ids, more than 50, or one too long")
+    def get(self, query):
+        """Comment counts of up to 50 articles at once (an article list)"""
+        counts = comment_counts(current_principal().site_id, list(dict.fromkeys(query["ids"])))
+        body = json.dumps({"counts": counts}, ensure_ascii=False).encode()
+        etag = hashlib.blake2b(body, digest_size=16).hexdigest()
+        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+        if request.if_none_match.contains(etag):
+            return current_app.response_class(status=304, headers=headers)
+        return current_app.response_class(body, mimetype="application/json", headers=headers)
+
+
+def _reader(data):
+    return workflow.verified_reader(
+        data.get("reader_token"), site_settings(current_principal().site_id).sso.valid()
+    )
 
 
 @blp.route("/render-tokens", methods=["POST"])

@@ -8,6 +8,7 @@ from flask.views import MethodView
 from .. import audit, authors, decisions, queue, settings_audit, simulation, stats
 from ..auth import current_principal
 from ..db import Site
+from ..engagement.featured import set_featured
 from ..errors import ValidationFailed
 from ..extensions import db
 from ..moderation.policy import Policy
@@ -22,6 +23,8 @@ from ..schemas.moderation import (
     EraseSchema,
     EventPageSchema,
     EventQuerySchema,
+    FeaturedSchema,
+    FeatureSchema,
     IdentitySchema,
     QueueCountsSchema,
     QueueItemSchema,
@@ -169,6 +172,23 @@ def dismiss_reports(data, comment_id):
     readers cannot report it again"""
     comment = decisions.dismiss_reports(current_principal(), comment_id, data["note"])
     return _detail(comment, {"ETag": f'"{comment.version}"'})
+
+
+@blp.route("/comments/<int:comment_id>/featured", methods=["PUT"])
+@authorized(blp, "moderator")
+@blp.arguments(FeatureSchema())
+@blp.response(200, FeaturedSchema)
+@blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+@blp.alt_response(409, schema=ProblemSchema, description="The comment is not published")
+def feature(data, comment_id):
+    """Feature an approved comment above its article's thread, or unfeature it (audited)"""
+    comment = set_featured(current_principal(), comment_id, data["featured"], data["note"])
+    return {
+        "id": comment.id,
+        "featured": comment.featured_at is not None,
+        "featured_at": comment.featured_at,
+        "version": comment.version,
+    }
 
 
 @blp.route("/decisions", methods=["POST"])

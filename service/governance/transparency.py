@@ -22,6 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..db import ModerationEvent
+from ..engagement.rules import EDITORIAL_REASONS
 from ..extensions import db
 from . import dsa
 from .tables import Appeal, Notice, Statement
@@ -205,6 +206,7 @@ def report(site_id: int, slug: str, since: datetime, until: datetime) -> dict[st
             ModerationEvent.site_id == site_id,
             ModerationEvent.created_at >= since,
             ModerationEvent.created_at < until,
+            ModerationEvent.reason.notin_(EDITORIAL_REASONS),
         )
         .group_by(kind, ModerationEvent.to_status)
     ).all()

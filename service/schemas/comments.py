@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from ..engagement.rules import MAX_COUNT_IDS, MAX_FEATURED
 from .common import CleanString, CursorQuerySchema, StrictInteger
 
 MAX_TEXT = 5000
@@ -108,6 +109,8 @@ class PublicCommentSchema(Schema):
     author = fields.Nested(AuthorOutSchema, required=True)
     text = fields.String(required=True)
     created_at = fields.DateTime(required=True)
+    likes = fields.Integer(required=True, metadata={"description": "readers' likes, one per reader"})
+    featured = fields.Boolean(required=True, metadata={"description": "an editor's pick"})
     replies = fields.List(fields.Nested(lambda: PublicCommentSchema()), dump_default=list)
 
 
@@ -119,7 +122,11 @@ class PublicArticleSchema(Schema):
 
 
 class ThreadQuerySchema(CursorQuerySchema):
-    sort = fields.String(load_default="newest", validate=validate.OneOf(["newest", "oldest"]))
+    sort = fields.String(
+        load_default="newest",
+        validate=validate.OneOf(["newest", "oldest", "top"]),
+        metadata={"description": "top: most liked first, newest first on ties"},
+    )
 
     # Embeds ask for the same few pages again and again, and loading their arguments was a tenth
     # of a thread GET served from the page cache: valid arguments are kept by their raw values
@@ -145,6 +152,14 @@ class ThreadQuerySchema(CursorQuerySchema):
 class ThreadSchema(Schema):
     article = fields.Nested(PublicArticleSchema, allow_none=True)
     total = fields.Integer(required=True, metadata={"description": "approved comments, replies included"})
+    featured = fields.List(
+        fields.Nested(PublicCommentSchema),
+        required=True,
+        metadata={
+            "description": "the article's featured comments (editors' picks, newest pick first, at most"
+            f" {MAX_FEATURED}, without replies) on the first page; empty on later pages"
+        },
+    )
     comments = fields.List(fields.Nested(PublicCommentSchema), required=True)
     next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})
 
@@ -160,4 +175,38 @@ class RenderTokenSchema(Schema):
     min_seconds = fields.Float(
         required=True,
         metadata={"description": "a comment posted sooner after this is held as a possible bot"},
+    )
+
+
+class ReactionSchema(Schema):
+    reader_token = fields.String(
+        **TOKEN,
+        metadata={
+            "description": "the site's reader token: a signed-in reader likes once wherever they are;"
+            " without one, a reader is known by their network"
+        },
+    )
+
+
+class ReactionResultSchema(Schema):
+    comment_id = fields.Integer(required=True)
+    likes = fields.Integer(required=True, metadata={"description": "the comment's likes now"})
+    reacted = fields.Boolean(required=True, metadata={"description": "whether this reader likes it now"})
+
+
+class CountsQuerySchema(Schema):
+    ids = fields.List(
+        CleanString(max_length=200),
+        required=True,
+        validate=validate.Length(min=1, max=MAX_COUNT_IDS),
+        metadata={"description": f"the site's own article ids, 1 to {MAX_COUNT_IDS} (repeat: ids=a&ids=b)"},
+    )
+
+
+class CountsSchema(Schema):
+    counts = fields.Dict(
+        keys=fields.String(),
+        values=fields.Integer(),
+        required=True,
+        metadata={"description": "approved comments (replies included) by article id; 0 for none yet"},
     )

@@ -213,6 +213,18 @@ class EraseSchema(Schema):
     note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
 
 
+class FeatureSchema(Schema):
+    featured = fields.Boolean(required=True, metadata={"description": "true: feature; false: unfeature"})
+    note = CleanString(max_length=2000, min_length=0, one_line=False, load_default="")
+
+
+class FeaturedSchema(Schema):
+    id = fields.Integer(required=True)
+    featured = fields.Boolean(required=True)
+    featured_at = fields.DateTime(allow_none=True, required=True)
+    version = fields.Integer(required=True)
+
+
 class ReportCreateSchema(Schema):
     reason = fields.String(required=True, validate=validate.OneOf(REPORT_REASONS))
     note = CleanString(max_length=500, min_length=0, one_line=False, load_default="")

@@ -119,7 +119,7 @@ def test_public_responses_carry_no_private_data(factory, embed_key, client):
 
 def test_unknown_article_is_an_empty_thread(factory, embed_key, client):
     thread = get_thread(client, factory, embed_key, article="never-commented").get_json()
-    assert thread == {"article": None, "total": 0, "comments": [], "next_cursor": None}
+    assert thread == {"article": None, "total": 0, "featured": [], "comments": [], "next_cursor": None}
 
 
 def test_one_comment_is_readable_only_by_its_own_site(factory, embed_key, client):
