@@ -2,6 +2,9 @@
 
 Seeds an article with 50 approved comments, then measures GET of the article's comments and
 POST of new comments (scored by the embedded model), printing req/s and latency percentiles.
+`counts` mode (--only counts, and part of a full run) seeds 200 articles with comment counts and
+measures GET /v1/articles/counts for 50 articles at a time (an article list page; wrk walks four
+such pages), answered in full (200) every time.
 GET is compared with a bare Flask app under gunicorn serving the same bytes (bench/bare_flask.py):
 req/s, and the servers' CPU time per request, steadier when other loads share the machine.
 
@@ -11,7 +14,7 @@ each from its own network (X-Forwarded-For behind one trusted proxy, so velocity
 readers, not the benchmark), a render token shown a minute earlier, and for half of them a
 signed-in reader's token (one of 5,000 readers).
 
-    .venv/bin/python bench/api.py [--seconds 15] [--connections 32] [--threads 4] [--only post]
+    .venv/bin/python bench/api.py [--seconds 15] [--connections 32] [--threads 4] [--only post|get|counts]
 
 --legacy-bodies posts the same texts from the same networks without the tokens: the bodies a
 service from before issue 12 accepts, to measure what the checks cost (run this file from a
@@ -75,6 +78,16 @@ request = function()
   return wrk.format(nil, nil, nil, bodies[i][2])
 end
 """
+# wrk walks the pages of an article list: each request asks the counts of one page's 50 articles.
+COUNTS_SCRIPT = """
+local paths = {%(paths)s}
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format("GET", paths[(n %% #paths) + 1])
+end
+"""
+COUNT_ARTICLES = 200
 POOL = 40_000  # bodies: more than two loads of 15 s post at ~700 req/s
 READERS = 5_000
 WARM_BODIES = 4_000  # the warm-up's own bodies (the pool's last), never posted again
@@ -142,9 +155,9 @@ def prepare_database(name: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def seed(url: str, *, thread: bool, legacy: bool) -> tuple[str, list[tuple[str, str]]]:
-    """The site, its embed key, the thread's 50 approved comments (when GET is measured) and the
-    POST bodies."""
+def seed(url: str, *, thread: bool, legacy: bool, counts: bool = False) -> tuple[str, list[tuple[str, str]]]:
+    """The site, its embed key, the thread's 50 approved comments (when GET is measured), the
+    articles whose counts are read (when counts are measured) and the POST bodies."""
     from flask_migrate import upgrade
 
     from service import create_app
@@ -162,6 +175,8 @@ def seed(url: str, *, thread: bool, legacy: bool) -> tuple[str, list[tuple[str, 
             sso_secret = rotate_sso(site, 0)
         if thread:
             seed_thread(app, site.id)
+        if counts:
+            seed_counted_articles(site.id)
         bodies = post_bodies(site.id, sso_secret, legacy)
     return key, bodies
 
@@ -193,6 +208,38 @@ def seed_thread(app, site_id: int) -> None:
         )
         assert result.body["status"] == "approved", result.body
     engine.close()
+
+
+def seed_counted_articles(site_id: int) -> None:
+    """COUNT_ARTICLES articles with their approved comments already counted (articles.approved_count,
+    which is what the counts read: posting 200 threads' comments through the scorer would only
+    make the seed slow)."""
+    from service.db import Article
+    from service.extensions import db
+
+    rng = random.Random(11)
+    db.session.execute(
+        sa.insert(Article),
+        [
+            {
+                "site_id": site_id,
+                "external_id": f"news-{n:04d}",
+                "url": f"{ORIGIN}/news/{n}",
+                "title": f"News {n}",
+                "approved_count": rng.randrange(0, 400),
+                "thread_version": 1,
+            }
+            for n in range(COUNT_ARTICLES)
+        ],
+    )
+    db.session.commit()
+
+
+def counts_paths() -> list[str]:
+    ids = [f"news-{n:04d}" for n in range(COUNT_ARTICLES)]
+    return [
+        "/v1/articles/counts?" + "&".join(f"ids={i}" for i in ids[p : p + 50]) for p in range(0, len(ids), 50)
+    ]
 
 
 def wait_ready(base: str, timeout: float = 60) -> None:
@@ -273,7 +320,7 @@ def main() -> None:
     )
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--only", choices=["get", "post"], help="run one of the two loads")
+    parser.add_argument("--only", choices=["get", "post", "counts"], help="run one of the loads")
     parser.add_argument(
         "--warmup",
         type=int,
@@ -297,7 +344,12 @@ def main() -> None:
         sys.exit("wrk is missing: apt-get install wrk")
 
     url = prepare_database(args.database)
-    key, bodies = seed(url, thread=args.only != "post", legacy=args.legacy_bodies)
+    key, bodies = seed(
+        url,
+        thread=args.only in (None, "get"),
+        legacy=args.legacy_bodies,
+        counts=args.only in (None, "counts"),
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = {
@@ -337,17 +389,21 @@ def main() -> None:
         loads = [int(c) for c in args.connections.split(",")]
         # Reads first: the posts' write-ahead log and autovacuum would otherwise weigh on them.
         thread = "/v1/articles/bench-article/comments?limit=50"
-        for connections in loads if args.only != "post" else []:
+        for connections in loads if args.only in (None, "get") else []:
             results[f"GET comments (50) ({connections} connections)"] = run_wrk(
                 f"{base}{thread}", args.seconds, connections, headers, server_pid=server.pid
             )
-        if args.only != "post":
+        if args.only in (None, "get"):
             results.update(run_bare(base, thread, headers, args, loads))
+        for connections in loads if args.only in (None, "counts") else []:
+            results[f"GET counts (50 articles) ({connections} connections)"] = run_counts(
+                base, headers, args.seconds, connections, server.pid
+            )
         posts, warm = bodies[:-WARM_BODIES], bodies[-WARM_BODIES:]
-        if args.warmup and args.only != "get":
+        if args.warmup and args.only in (None, "post"):
             run_post(base, key, warm, args.warmup, 8)
             analyze(url)
-        for connections in loads if args.only != "get" else []:
+        for connections in loads if args.only in (None, "post") else []:
             name = f"POST comment ({connections} connections)"
             results[name] = run_post(
                 base, key, posts, args.seconds, connections, server_pid=server.pid, url=url
@@ -420,6 +476,17 @@ def database_cpu_seconds(url: str) -> float:
             ticks += int(fields[11]) + int(fields[12])
     engine.dispose()
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def run_counts(base: str, headers: dict[str, str], seconds: int, connections: int, server_pid: int) -> dict:
+    paths = counts_paths()
+    request = urllib.request.Request(f"{base}{paths[0]}", headers=headers)
+    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback
+        assert len(json.load(response)["counts"]) == 50
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "counts.lua"
+        script.write_text(COUNTS_SCRIPT % {"paths": ", ".join(json.dumps(p) for p in paths)})
+        return run_wrk(f"{base}{paths[0]}", seconds, connections, headers, str(script), server_pid=server_pid)
 
 
 def analyze(url: str) -> None:

@@ -27,7 +27,7 @@ def wilson_lower_bound(positive: int, total: int, z: float = Z) -> float:
     z2 = z * z
     centre = p + z2 / (2 * total)
     margin = z * math.sqrt((p * (1 - p) + z2 / (4 * total)) / total)
-    return (centre - margin) / (1 + z2 / total)
+    return max(0.0, (centre - margin) / (1 + z2 / total))  # never below 0 by rounding
 
 
 def top_score(likes: int) -> float:

@@ -24,6 +24,18 @@
   var tokenCallback = cfg.readerTokenCallback || null;
   var readerToken = cfg.readerToken || null;
   var articleToken = cfg.articleToken || null;
+  // Likes, sorting and featured comments: their words, in one place.
+  var UI = {
+    sortLabel: "Sort by",
+    sorts: [["newest", "Newest first"], ["oldest", "Oldest first"], ["top", "Most liked"]],
+    featured: "Featured",
+    featuredTitle: "Featured comments",
+    like: "Like",
+    likeLabel: function (name, n) { return "Like comment by " + name + " (" + n + (n === 1 ? " like)" : " likes)"); },
+    likeTooFast: "Too many likes. Please try again in a minute.",
+    likeFailed: "Your like could not be saved. Please try again.",
+    likeGone: "This comment is no longer published."
+  };
   var REPORT_REASONS = [["spam", "Spam"], ["abuse", "Abusive or hateful"], ["off-topic", "Off-topic"], ["other", "Something else"]];
   // The legal grounds a notice of illegal content names (EU DSA Art. 16): the DSA Transparency
   // Database's statement categories.
@@ -137,6 +149,12 @@
   var empty = el("p", { class: "cms-empty", text: "No comments yet. Be the first to comment.", hidden: true });
   var moreBtn = el("button", { type: "button", class: "cms-btn cms-more", hidden: true, text: "Load more comments" });
   var loadError = el("p", { class: "cms-msg cms-error", role: "alert", hidden: true });
+  var sortId = id("sort");
+  var sortSelect = el("select", { id: sortId, class: "cms-sort" }, UI.sorts.map(function (o) { return el("option", { value: o[0], text: o[1] }); }));
+  var sortRow = el("div", { class: "cms-sort-row" }, [el("label", { for: sortId, text: UI.sortLabel }), sortSelect]);
+  var featuredList = el("ol", { class: "cms-featured-list" });
+  var featuredBox = el("section", { class: "cms-featured", "aria-label": UI.featuredTitle, hidden: true }, [
+    el("h3", { class: "cms-featured-title", text: UI.featured }), featuredList]);
   var nextCursor = null;
   var total = 0;
   var closed = false;
@@ -186,6 +204,8 @@
   wrap.appendChild(notice);
   wrap.appendChild(loadError);
   wrap.appendChild(empty);
+  wrap.appendChild(featuredBox);
+  wrap.appendChild(sortRow);
   wrap.appendChild(list);
   wrap.appendChild(moreBtn);
 
@@ -382,10 +402,11 @@
     var slot = el("div", { class: "cms-slot" });
     var heading = el("div", { class: "cms-meta" }, [
       el("span", { class: "cms-author", text: c.author.name }),
-      el("time", { datetime: c.created_at, text: when(c.created_at) })
+      el("time", { datetime: c.created_at, text: when(c.created_at) }),
+      c.featured ? el("span", { class: "cms-badge", text: UI.featured }) : null
     ]);
     var body = el("div", { class: "cms-text", text: c.text });
-    var actions = el("div", { class: "cms-comment-actions" });
+    var actions = el("div", { class: "cms-comment-actions" }, [likeButton(c, slot)]);
     if (!closed) actions.appendChild(el("button", { type: "button", class: "cms-link", text: "Reply", "aria-label": "Reply to " + c.author.name, onclick: function () { setReply(c, slot); } }));
     var reportBtn = el("button", { type: "button", class: "cms-link", text: "Report", "aria-expanded": "false" });
     reportBtn.addEventListener("click", function () { openReport(c, slot, reportBtn); });
@@ -400,6 +421,50 @@
     item._replies = repliesList;
     (c.replies || []).forEach(function (r) { repliesList.appendChild(renderComment(r)); });
     return item;
+  }
+
+  // Likes: the service counts one per reader; this browser remembers which it liked, to show them
+  // pressed (the thread is the same for every reader, so it cannot say).
+  var LIKED_KEY = "cms-liked:" + siteKey;
+  var liked = {};
+  try { (JSON.parse(localStorage.getItem(LIKED_KEY)) || []).forEach(function (i) { liked[i] = true; }); } catch (e) { /* storage off */ }
+  function saveLiked() {
+    try { localStorage.setItem(LIKED_KEY, JSON.stringify(Object.keys(liked).slice(-500))); } catch (e) { /* storage off */ }
+  }
+  function showLike(button, c) {
+    button.setAttribute("aria-pressed", liked[c.id] ? "true" : "false");
+    button.setAttribute("aria-label", UI.likeLabel(c.author.name, c.likes || 0));
+    button.lastChild.textContent = String(c.likes || 0);
+  }
+  function likeButton(c, slot) {
+    var button = el("button", { type: "button", class: "cms-link cms-like", "data-like": String(c.id) },
+      [el("span", { text: UI.like }), el("span", { class: "cms-count" })]);
+    showLike(button, c);
+    button.addEventListener("click", function () {
+      var all = root.querySelectorAll('[data-like="' + c.id + '"]');
+      all.forEach(function (b) { b.disabled = true; });
+      withToken(liked[c.id] ? "DELETE" : "POST", "/v1/comments/" + c.id + "/reactions", function (token) {
+        return token ? { reader_token: token } : {};
+      }).then(function (res) {
+        var old = slot.querySelector(".cms-like-msg");
+        if (old) old.remove();
+        if (res.ok) {
+          c.likes = res.data.likes;
+          if (res.data.reacted) liked[c.id] = true; else delete liked[c.id];
+          saveLiked();
+          all.forEach(function (b) { showLike(b, c); });
+          return;
+        }
+        var msg = el("p", { class: "cms-msg cms-like-msg", role: "status", tabindex: "-1" });
+        slot.appendChild(msg);
+        say(msg, res.status === 429 ? UI.likeTooFast : res.status === 404 ? UI.likeGone : UI.likeFailed, "error");
+      }, function () {
+        var msg = el("p", { class: "cms-msg cms-like-msg", role: "status", tabindex: "-1" });
+        slot.appendChild(msg);
+        say(msg, UI.likeFailed, "error");
+      }).then(function () { all.forEach(function (b) { b.disabled = false; }); });
+    });
+    return button;
   }
 
   function openReport(c, slot, button) {
@@ -519,7 +584,7 @@
   function updateHeading() { heading.textContent = total === 1 ? "1 comment" : total + " comments"; }
 
   function load(cursor) {
-    var path = "/v1/articles/" + encodeURIComponent(articleId) + "/comments?limit=20" + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
+    var path = "/v1/articles/" + encodeURIComponent(articleId) + "/comments?limit=20&sort=" + sortSelect.value + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
     moreBtn.disabled = true;
     return api("GET", path).then(function (res) {
       moreBtn.disabled = false;
@@ -529,6 +594,11 @@
       total = d.total || 0;
       updateHeading();
       if (d.article && d.article.closed) setClosed();
+      if (!cursor) {
+        featuredList.textContent = "";
+        (d.featured || []).forEach(function (c) { featuredList.appendChild(renderComment(c)); });
+        featuredBox.hidden = !featuredList.children.length;
+      }
       d.comments.forEach(function (c) {
         if (!list.querySelector('[data-comment-id="' + c.id + '"]')) list.appendChild(renderComment(c));
       });
@@ -544,6 +614,7 @@
     });
   }
   moreBtn.addEventListener("click", function () { load(nextCursor); });
+  sortSelect.addEventListener("change", function () { list.textContent = ""; load(null); });
   // Live: new approved comments come as Server-Sent Events; without EventSource, or when the
   // service has no room (503), the first page is polled (fetch revalidates it with its ETag).
   function arrived(c) {
