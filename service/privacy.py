@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .db import Author, Comment, OutboxEvent, Report
+from .db import Author, Comment, OutboxEvent, Reaction, Report
 from .decisions import ERASED, erase_comment
 from .extensions import db
 from .governance.tables import Appeal, Notice
@@ -52,6 +52,7 @@ class Erasure:
     comments: int = 0
     authors: int = 0
     reports: int = 0
+    reactions: int = 0
     notices: int = 0
     appeals: int = 0
     outbox_events: int = 0
@@ -96,6 +97,12 @@ def erase_person(
                 sa.delete(Author).where(Author.site_id == site_id, Author.author_key.in_(keys))
             ).rowcount
             done.reports = _erase_reports(site_id, keys)
+            # Their likes stay counted, but no longer say whose they were.
+            done.reactions = db.session.execute(
+                sa.update(Reaction)
+                .where(Reaction.site_id == site_id, Reaction.reactor_key.in_(keys))
+                .values(reactor_key=sa.literal("erased:") + sa.cast(Reaction.id, sa.String))
+            ).rowcount
         if erased_ids:
             # Their appeals against their comments' restrictions: the words go, the outcome stays.
             done.appeals = db.session.execute(

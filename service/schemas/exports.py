@@ -47,6 +47,9 @@ class PersonErasedSchema(Schema):
     comments = fields.Integer(required=True)
     authors = fields.Integer(required=True, metadata={"description": "author rows removed"})
     reports = fields.Integer(required=True, metadata={"description": "reports they sent, now anonymous"})
+    reactions = fields.Integer(
+        required=True, metadata={"description": "their likes, still counted, now anonymous"}
+    )
     notices = fields.Integer(required=True, metadata={"description": "notices they sent, now anonymous"})
     appeals = fields.Integer(required=True, metadata={"description": "their appeals, without their words"})
     outbox_events = fields.Integer(required=True, metadata={"description": "webhook payloads scrubbed"})

@@ -11,7 +11,7 @@ import json
 import sqlalchemy as sa
 from flask_migrate import stamp, upgrade
 
-from service.db import Author, Comment, ModerationEvent, OutboxEvent, Report
+from service.db import Author, Comment, ModerationEvent, OutboxEvent, Reaction, Report
 from service.extensions import db
 from service.privacy import email_author_key
 
@@ -66,6 +66,10 @@ def _leave_traces(factory, sso):
         headers=factory.headers(sso.embed),
     )
     assert reported.status_code == 201, reported.get_json()
+    liked = client.post(
+        f"/v1/comments/{olga}/reactions", json={"reader_token": token}, headers=factory.headers(sso.embed)
+    )
+    assert liked.status_code == 201, liked.get_json()
     notice = client.post(
         f"/v1/comments/{olga}/notices",
         json={
@@ -156,6 +160,7 @@ def test_one_request_erases_everything_about_a_person_and_keeps_the_events(app, 
         1,
         1,
     )
+    assert done["reactions"] == 1
 
     assert _traces(app, needles) == []
     with app.app_context():
@@ -169,6 +174,10 @@ def test_one_request_erases_everything_about_a_person_and_keeps_the_events(app, 
         report = db.session.execute(sa.select(Report)).scalar_one()
         assert report.comment_id == olga and report.note == "" and not report.reporter_key.startswith("sso:")
         assert db.session.get(Comment, olga).text == OTHER_TEXT
+        # Her comment keeps the like too, no longer the person's.
+        reaction = db.session.execute(sa.select(Reaction)).scalar_one()
+        assert reaction.comment_id == olga and reaction.reactor_key.startswith("erased:")
+        assert db.session.get(Comment, olga).reaction_count == 1
     # Asked again: nothing left to erase, nothing fails.
     again = client.post("/v1/admin/sites/daily/author-erasure", json={"email": EMAIL}, headers=admin)
     assert again.status_code == 200 and again.get_json()["comments"] == 0
