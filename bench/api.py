@@ -155,9 +155,11 @@ def prepare_database(name: str) -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
 
 
-def seed(url: str, *, thread: bool, legacy: bool, counts: bool = False) -> tuple[str, list[tuple[str, str]]]:
+def seed(
+    url: str, *, thread: bool, legacy: bool, counts: bool = False, posts: bool = True
+) -> tuple[str, list[tuple[str, str]]]:
     """The site, its embed key, the thread's 50 approved comments (when GET is measured), the
-    articles whose counts are read (when counts are measured) and the POST bodies."""
+    articles whose counts are read (when counts are measured) and the POST bodies (when POST is)."""
     from flask_migrate import upgrade
 
     from service import create_app
@@ -177,7 +179,7 @@ def seed(url: str, *, thread: bool, legacy: bool, counts: bool = False) -> tuple
             seed_thread(app, site.id)
         if counts:
             seed_counted_articles(site.id)
-        bodies = post_bodies(site.id, sso_secret, legacy)
+        bodies = post_bodies(site.id, sso_secret, legacy) if posts else []
     return key, bodies
 
 
@@ -349,6 +351,7 @@ def main() -> None:
         thread=args.only in (None, "get"),
         legacy=args.legacy_bodies,
         counts=args.only in (None, "counts"),
+        posts=args.only in (None, "post"),
     )
     port = free_port()
     base = f"http://127.0.0.1:{port}"

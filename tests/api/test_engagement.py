@@ -305,6 +305,9 @@ def test_counts_of_many_articles_in_one_request(factory, sso, insult_text):
     assert answer.status_code == 200
     assert answer.get_json() == {"counts": {"a1": 3, "a2": 1, "a3": 0, "a4": 2, "never-commented": 0}}
     assert list(answer.get_json()["counts"]) == ids
+    # Arguments are remembered by every value of `ids`, not by the first one alone.
+    assert _counts(factory, sso, ["a1", "a2"]).get_json()["counts"] == {"a1": 3, "a2": 1}
+    assert _counts(factory, sso, ["a1", "a4"]).get_json()["counts"] == {"a1": 3, "a4": 2}
     # Cached with an ETag: 304 until a count changes, and a new comment shows at once.
     etag = answer.headers["ETag"]
     assert _counts(factory, sso, ids, {"If-None-Match": etag}).status_code == 304
