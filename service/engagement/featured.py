@@ -23,8 +23,10 @@ def set_featured(principal: Principal, comment_id: int, featured: bool, note: st
         raise NotPublished(f"comment {comment_id} is {comment.status}: only approved comments are featured")
     if (comment.featured_at is not None) == featured:
         return comment
-    comment.featured_at = utcnow() if featured else None
+    # The article's row first, then the comment's (at commit), as decisions and likes lock them:
+    # in the other order a like at the same moment deadlocks with this.
     thread_changed(comment.article)
+    comment.featured_at = utcnow() if featured else None
     record_event(comment, actor=principal.actor, reason=FEATURED if featured else UNFEATURED, note=note)
     db.session.commit()
     return comment

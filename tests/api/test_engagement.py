@@ -3,6 +3,8 @@ articles: through the HTTP API, on both databases."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 ANON = "203.0.113.7"
@@ -336,3 +338,58 @@ def test_counts_refuse_more_than_fifty_ids_or_none_naming_the_field(factory, sso
     assert _counts(factory, sso, ids[:50]).status_code == 200
     too_long = _counts(factory, sso, ["x" * 201])
     assert too_long.status_code == 422 and too_long.get_json()["errors"][0]["field"].startswith("ids")
+
+
+def test_likes_at_the_same_moment_count_each_reader_once(app, factory, sso):
+    """Two requests of each reader at once, and an editor featuring the comment meanwhile: each
+    reader counts once, no like is lost, and nothing waits on anything crosswise (no 5xx)."""
+    comment_id = _publish(factory, sso, "A fair point about the budget.")
+    tokens = {"a": sso.token("reader-a"), "b": sso.token("reader-b")}
+    senders = [
+        ("a", ANON),
+        ("a", "198.51.100.1"),
+        ("b", ANON),
+        ("b", "198.51.101.1"),
+        (None, "192.0.2.1"),
+    ] * 2
+    codes: dict[str | None, list[int]] = {}
+    lock = threading.Lock()
+    barrier = threading.Barrier(len(senders) + 1)
+
+    def like(reader, address):
+        client = app.test_client()
+        body = {"reader_token": tokens[reader]} if reader else {}
+        barrier.wait()
+        response = client.post(
+            f"/v1/comments/{comment_id}/reactions",
+            json=body,
+            headers=factory.headers(sso.embed),
+            environ_base={"REMOTE_ADDR": address},
+        )
+        with lock:
+            codes.setdefault(reader, []).append(response.status_code)
+
+    def feature():
+        client = app.test_client()
+        barrier.wait()
+        response = client.put(
+            f"/v1/moderation/comments/{comment_id}/featured",
+            json={"featured": True},
+            headers=factory.headers(sso.moderator, origin=None),
+        )
+        with lock:
+            codes.setdefault("editor", []).append(response.status_code)
+
+    threads = [threading.Thread(target=like, args=sender) for sender in senders]
+    threads.append(threading.Thread(target=feature))
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(codes["a"]) == [200, 200, 200, 201]
+    assert sorted(codes["b"]) == [200, 200, 200, 201]
+    assert sorted(codes[None]) == [200, 201]
+    assert codes["editor"] == [200]
+    thread = _thread(factory, sso).get_json()
+    assert thread["comments"][0]["likes"] == 3 and thread["featured"][0]["id"] == comment_id
