@@ -393,3 +393,19 @@ def test_likes_at_the_same_moment_count_each_reader_once(app, factory, sso):
     assert codes["editor"] == [200]
     thread = _thread(factory, sso).get_json()
     assert thread["comments"][0]["likes"] == 3 and thread["featured"][0]["id"] == comment_id
+
+
+def test_the_embeds_pages_may_call_likes_and_counts_across_origins(factory, sso):
+    preflight = factory.client.options(
+        "/v1/comments/1/reactions",
+        headers={
+            "Origin": "https://news.example",
+            "Access-Control-Request-Method": "DELETE",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
+    assert "DELETE" in preflight.headers["Access-Control-Allow-Methods"]
+    assert preflight.headers["Access-Control-Allow-Origin"] == "https://news.example"
+    counts = _counts(factory, sso, ["a1"])
+    assert counts.headers["Access-Control-Allow-Origin"] == "https://news.example"
+    assert "ETag" in counts.headers["Access-Control-Expose-Headers"]
