@@ -266,6 +266,28 @@ class ModerationEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ModeratorNote(db.Model):
+    """A moderator's note on a comment, for the other moderators: who wrote it and when. Notes are
+    added, never edited or deleted (the ORM refuses it); an erasure blanks their words only
+    (service/decisions.py erase_comment), so who noted what about a comment stays known."""
+
+    __tablename__ = "moderator_notes"
+    __table_args__ = (sa.Index("ix_moderator_notes_comment", "comment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    # The actor string of the moderation events: "user:<account id>" or "integration:<key id>".
+    actor: Mapped[str] = mapped_column(sa.String(64))
+    text: Mapped[str] = mapped_column(sa.String(2000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+@event.listens_for(ModeratorNote, "before_delete")
+def _notes_are_kept(mapper, connection, target):
+    raise ValueError("moderator notes are kept: erase their text instead")
+
+
 REPORT_OUTCOMES = ("upheld", "dismissed")
 
 

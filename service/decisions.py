@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from .auth import Principal
-from .db import Comment, OutboxEvent, Report, Site
+from .db import Comment, ModeratorNote, OutboxEvent, Report, Site
 from .errors import Conflict, NotFound, ServiceError, ValidationFailed
 from .extensions import db
 from .governance import statements
@@ -192,6 +192,12 @@ def erase_comment(comment: Comment, actor: str, note: str = "") -> None:
         {k: v for k, v in r.items() if k not in ("start", "end")} for r in comment.reasons or []
     ]
     db.session.execute(sa.update(Report).where(Report.comment_id == comment.id).values(note=""))
+    # Moderators' notes may quote or name the person: their words go, who wrote them and when stay.
+    db.session.execute(
+        sa.update(ModeratorNote)
+        .where(ModeratorNote.comment_id == comment.id, ModeratorNote.text != ERASED)
+        .values(text=ERASED)
+    )
     comment.reports_open = 0
     comment.report_weight = 0.0
     record_transition(comment, comment.article, "deleted", actor=actor, reason="erasure request", note=note)

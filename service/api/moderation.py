@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.views import MethodView
 
-from .. import audit, authors, decisions, queue, settings_audit, simulation, stats
+from .. import audit, authors, decisions, notes, queue, settings_audit, simulation, stats
 from ..auth import current_principal
 from ..db import Site
 from ..engagement.featured import set_featured
@@ -26,6 +26,9 @@ from ..schemas.moderation import (
     FeaturedSchema,
     FeatureSchema,
     IdentitySchema,
+    NoteCreateSchema,
+    NoteListSchema,
+    NoteSchema,
     QueueCountsSchema,
     QueueItemSchema,
     QueuePageSchema,
@@ -207,6 +210,24 @@ def comment_events(comment_id):
     """The audit trail of one comment, newest first"""
     comment = decisions.load_for_principal(current_principal(), comment_id)
     return audit.list_events(current_principal(), {"comment_id": comment.id, "limit": 200}, comment.site_id)
+
+
+@blp.route("/comments/<int:comment_id>/notes")
+class CommentNotes(MethodView):
+    @authorized(blp, "moderator")
+    @blp.response(200, NoteListSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+    def get(self, comment_id):
+        """Moderators' notes on a comment, oldest first, each with who wrote it"""
+        return {"notes": notes.list_notes(current_principal(), comment_id)}
+
+    @authorized(blp, "moderator")
+    @blp.arguments(NoteCreateSchema())
+    @blp.response(201, NoteSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such comment on this key's sites")
+    def post(self, data, comment_id):
+        """Add a note for the other moderators (notes are kept: never edited or deleted)"""
+        return notes.add_note(current_principal(), comment_id, data["text"])
 
 
 @blp.route("/events")

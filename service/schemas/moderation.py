@@ -383,3 +383,26 @@ class SimulationSchema(Schema):
             "from the model's held-out evaluation data (null when the model ships none)"
         },
     )
+
+
+class NoteCreateSchema(Schema):
+    text = CleanString(max_length=2000, one_line=False, required=True)
+
+
+class NoteSchema(Schema):
+    id = fields.Integer(required=True)
+    comment_id = fields.Integer(required=True)
+    actor = fields.String(
+        required=True, metadata={"description": "who wrote it, as the audit trail names them"}
+    )
+    actor_name = fields.String(
+        allow_none=True, metadata={"description": "the person's or the integration's name"}
+    )
+    text = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+
+
+class NoteListSchema(Schema):
+    notes = fields.List(
+        fields.Nested(NoteSchema), required=True, metadata={"description": "oldest first (the first 200)"}
+    )
