@@ -279,6 +279,15 @@ def check_article_url(url: str, origins: tuple[str, ...] | list[str], field: str
         raise ValidationFailed(field, "must be on one of the site's allowed origins")
 
 
+def article_by_id(site: Site, external_id: str) -> Article:
+    article = db.session.execute(
+        sa.select(Article).where(Article.site_id == site.id, Article.external_id == external_id)
+    ).scalar_one_or_none()
+    if article is None:
+        raise NotFound(f"no article {external_id!r} on this site")
+    return article
+
+
 def update_article(site: Site, external_id: str, data: dict[str, Any], *, create: bool = False) -> Article:
     """Change an article's settings, or its URL and title (which only the site sets: this API or a
     signed article claim). With `create`, an article that does not exist yet is made (before its

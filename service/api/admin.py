@@ -112,6 +112,13 @@ def rotate_sso_secret(data, slug):
 @blp.route("/sites/<string:slug>/articles/<string:article_id>")
 class ArticleSettings(MethodView):
     @authorized(blp, "moderator")
+    @blp.response(200, ArticleSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No such site or article")
+    def get(self, slug, article_id):
+        """Read an article's settings: closed, pre-moderated, its URL and title (moderators too)"""
+        return sites.article_by_id(sites.site_by_slug(slug, current_principal()), article_id)
+
+    @authorized(blp, "moderator")
     @blp.arguments(ArticleUpdateSchema())
     @blp.response(200, ArticleSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No such site or article")
