@@ -177,7 +177,7 @@
     });
   }
   function showSignIn(message) {
-    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "transparency-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "transparency-view", "article-view", "tabs", "session"].forEach(function (id) { show($(id), false); });
     show($("signin-view"), true);
     var err = $("signin-error");
     err.textContent = message || "";
@@ -204,7 +204,7 @@
   }
   // #reset=<token>: the link a reset or a new account sends; the person picks a password.
   function showReset(token) {
-    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "transparency-view", "tabs", "session", "signin-view"].forEach(function (id) { show($(id), false); });
+    ["queue-view", "stats-view", "policy-view", "webhooks-view", "history-view", "notices-view", "transparency-view", "article-view", "tabs", "session", "signin-view"].forEach(function (id) { show($(id), false); });
     show($("reset-view"), true);
     $("reset-form").setAttribute("data-token", token);
     $("new-password-input").focus();
@@ -249,10 +249,13 @@
     // #comment/<id>: one comment, wherever it is (the copies a duplicate names link there).
     state.single = view === "comment" && /^\d+$/.test(parts[1] || "") ? parseInt(parts[1], 10) : null;
     if (state.single) view = "queue";
+    // #article/<site>/<article id>: an article's settings.
+    var article = view === "article" && parts[1] && parts[2] ? { site: decodeURIComponent(parts[1]), id: decodeURIComponent(parts.slice(2).join("/")) } : null;
+    if (view === "article" && !article) view = "queue";
     var adminOnly = view === "webhooks" || view === "history";
-    if (["queue", "stats", "policy", "webhooks", "history", "notices", "transparency"].indexOf(view) < 0 || (adminOnly && state.me.role !== "admin")) view = "queue";
+    if (["queue", "stats", "policy", "webhooks", "history", "notices", "transparency", "article"].indexOf(view) < 0 || (adminOnly && state.me.role !== "admin")) view = "queue";
     state.view = view;
-    ["queue", "stats", "policy", "webhooks", "history", "notices", "transparency"].forEach(function (v) { show($(v + "-view"), v === view); });
+    ["queue", "stats", "policy", "webhooks", "history", "notices", "transparency", "article"].forEach(function (v) { show($(v + "-view"), v === view); });
     document.querySelectorAll("#tabs a").forEach(function (a) {
       if (a.getAttribute("data-view") === view) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
@@ -267,6 +270,7 @@
     if (view === "history") loadHistory(false);
     if (view === "notices") loadNotices(false);
     if (view === "transparency") loadTransparency();
+    if (view === "article") loadArticle(article);
   }
 
   // --- queues -----------------------------------------------------------------------------
@@ -288,13 +292,29 @@
     });
   }
 
+  // A date input's day as the instant its local midnight starts (the end: the next day's).
+  function dayStart(value, next) {
+    if (!value) return "";
+    var d = new Date(value + "T00:00:00");
+    if (isNaN(d)) return "";
+    if (next) d.setDate(d.getDate() + 1);
+    return d.toISOString();
+  }
   function filters() {
     var label = $("f-label").value;
     return {
       queue: state.queue, site: state.site, q: $("f-q").value.trim(), sort: $("f-sort").value,
       label: label, min_score: label ? $("f-min").value : "",
-      spam: $("f-spam").checked ? "true" : ""
+      spam: $("f-spam").checked ? "true" : "",
+      author: $("f-author").value.trim(), article: $("f-article").value.trim(),
+      since: dayStart($("f-since").value, false), until: dayStart($("f-until").value, true),
+      language: $("f-language").value
     };
+  }
+  function clearFilters() {
+    ["f-q", "f-author", "f-article", "f-since", "f-until"].forEach(function (id) { $(id).value = ""; });
+    $("f-label").value = ""; $("f-language").value = ""; $("f-spam").checked = false;
+    loadQueue(false);
   }
 
   function loadQueue(more) {
@@ -305,7 +325,15 @@
     $("queue-more").disabled = true;
     return api("GET", "/v1/moderation/comments" + qs(params)).then(function (res) {
       $("queue-more").disabled = false;
-      if (!res.ok) { toast(errorText(res), "error"); return; }
+      var ferr = $("filters-error");
+      if (!res.ok) {
+        // A filter the API refused (e.g. an article without a site) is named next to the filters.
+        ferr.textContent = res.status === 422 ? filterProblem(res) : errorText(res);
+        show(ferr, true);
+        show($("queue-empty"), false);
+        return;
+      }
+      show(ferr, false);
       res.data.items.forEach(function (item) {
         state.items.push(item);
         $("cards").appendChild(renderCard(item));
@@ -316,6 +344,16 @@
       if (state.active < 0 && state.items.length) setActive(0, false);
       updateBulk();
     });
+  }
+
+  var FILTER_NAMES = { article: "Article", author: "Author", since: "From", until: "To", language: "Language", q: "Text", site: "Site" };
+  function filterProblem(res) {
+    var errors = (res.data && res.data.errors) || [];
+    if (!errors.length) return errorText(res);
+    return errors.map(function (e) {
+      var name = FILTER_NAMES[e.field] || e.field;
+      return name + ": " + (e.field === "article" && /site/.test(e.message || "") ? "choose a site first (the article id is the site's own)" : e.message);
+    }).join(" · ");
   }
 
   function loadOne(id) {
@@ -436,7 +474,7 @@
       r.copies.forEach(function (id, i) {
         if (typeof id !== "number") return;
         if (i) node.appendChild(document.createTextNode(", "));
-        node.appendChild(el("a", { href: "#comment/" + id, class: "copy-link", text: "#" + id, "aria-label": "Open comment " + id }));
+        node.appendChild(el("a", { href: "#comment/" + id, class: "copy-link", text: "#" + id, "aria-label": "Open comment #" + id }));
       });
     }
     return node;
@@ -476,7 +514,7 @@
     var author = item.author || {};
     var history = author.history;
     var authorLine = el("div", { class: "author" }, [
-      el("span", { class: "author-name", text: author.name || "" }),
+      el("button", { type: "button", class: "author-name author-open", "aria-haspopup": "dialog", title: "The author's history and standing (u)", text: author.name || "(no name)", onclick: function (ev) { openAuthor(item, ev.currentTarget); } }),
       identityBadge(author.verified, ["verified reader", "Signed in: the site vouched for this reader"], "unverified", "name, e-mail and user id are the reader's own claims"),
       author.email ? el("span", { class: "muted", text: author.email }) : null,
       history ? el("span", { class: "history" }, [
@@ -502,6 +540,11 @@
     var history_ = el("div", { class: "trail", hidden: true });
     var historyBtn = el("button", { type: "button", class: "btn btn-quiet", "aria-expanded": "false", text: "Audit trail" });
     historyBtn.addEventListener("click", function () { toggleTrail(item, history_, historyBtn); });
+    var notesBox = el("div", { class: "notes-box", id: "notes-" + item.id, hidden: true });
+    var notesBtn = el("button", { type: "button", class: "btn btn-quiet notes-btn", "aria-expanded": "false", "aria-controls": "notes-" + item.id, text: "Notes", title: "Moderators' notes (n)" });
+    notesBtn.addEventListener("click", function () { toggleNotes(item, notesBox, notesBtn, false); });
+    var articleSite = (siteById(item.site_id) || {}).slug;
+    var articleLink = articleSite && item.article && item.article.id ? el("a", { class: "btn btn-quiet", href: "#article/" + encodeURIComponent(articleSite) + "/" + encodeURIComponent(item.article.id), text: "Article settings", "aria-label": "Article settings: " + title }) : null;
 
     var card = el("article", { class: "card status-" + item.status + (selected ? " selected" : ""), "data-id": item.id, tabindex: "-1", "aria-label": "Comment " + item.id + " by " + (author.name || "") }, [
       el("header", { class: "card-head" }, [
@@ -528,9 +571,12 @@
         spamAllowed(item.site_id) ? el("button", { type: "button", class: "btn btn-spam", text: "Mark as spam", title: "Reject as spam (s)", onclick: function () { decide(item.id, "rejected", "spam"); } }) : null,
         openReports(item) ? el("button", { type: "button", class: "btn btn-dismiss", text: "Dismiss reports", onclick: function () { dismissReports(item.id); } }) : null,
         el("span", { class: "spacer" }),
+        articleLink,
+        notesBtn,
         historyBtn
       ]),
       message,
+      notesBox,
       history_
     ]);
     card.addEventListener("click", function (ev) {
@@ -743,7 +789,7 @@
 
   // --- keyboard --------------------------------------------------------------------------
   document.addEventListener("keydown", function (ev) {
-    if (!state.me || state.view !== "queue" || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (!state.me || state.view !== "queue" || document.querySelector("dialog[open]") || ev.ctrlKey || ev.metaKey || ev.altKey) return;
     var t = ev.target;
     if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
     var item = state.items[state.active];
@@ -755,6 +801,8 @@
       case "h": if (item) decide(item.id, "held"); break;
       case "s": if (item && spamAllowed(item.site_id)) decide(item.id, "rejected", "spam"); break;
       case "x": if (item) toggleSelect(item.id, !state.selected[item.id]); break;
+      case "u": if (item) openAuthor(item, cardOf(item.id).querySelector(".author-open")); break;
+      case "n": if (item) { var c = cardOf(item.id); toggleNotes(item, c.querySelector(".notes-box"), c.querySelector(".notes-btn"), true); } break;
       default: return;
     }
     ev.preventDefault();
@@ -885,6 +933,7 @@
     var site = statsSite();
     var err = $("policy-error");
     var box = clear($("policy-body"));
+    show($("policy-editor"), false);
     if (!site) { err.textContent = "Choose a site to see its policy."; show(err, true); return; }
     api("GET", "/v1/admin/sites/" + encodeURIComponent(site) + "/policy").then(function (res) {
       if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
@@ -924,6 +973,8 @@
         });
         box.appendChild(el("section", { class: "panel policy-part" }, [el("h2", { text: group[0] }), el("dl", { class: "policy-list" }, items)]));
       });
+      policyState.site = site;
+      fillPolicyEditor(p, labels);
     });
   }
 
@@ -1170,6 +1221,361 @@
     });
   }
 
+  // --- moderators' notes ------------------------------------------------------------------
+  function noteItem(n) {
+    return el("li", { class: "note" }, [
+      el("span", { class: "muted small", text: when(n.created_at) + " · " + (n.actor_name || n.actor) + ": " }),
+      el("span", { class: "note-text", text: n.text })
+    ]);
+  }
+  function toggleNotes(item, box, button, focusInput) {
+    if (!box.hidden && !focusInput) { box.hidden = true; button.setAttribute("aria-expanded", "false"); return; }
+    if (!box.hidden) { box.querySelector("textarea").focus(); return; }
+    box.hidden = false;
+    button.setAttribute("aria-expanded", "true");
+    var list = el("ol", { class: "notes", "aria-label": "Notes on comment " + item.id });
+    var fieldId = "note-input-" + item.id;
+    var input = el("textarea", { id: fieldId, rows: "2", maxlength: "2000", class: "note-input" });
+    var error = el("p", { class: "error", role: "alert", hidden: true });
+    var add = el("button", { type: "submit", class: "btn", text: "Add note" });
+    var form = el("form", { class: "note-form", novalidate: true }, [
+      el("label", { for: fieldId, text: "Add a note for the other moderators" }), input, error, add
+    ]);
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      if (!input.value.trim()) { error.textContent = "Write the note first."; show(error, true); input.focus(); return; }
+      add.disabled = true;
+      api("POST", "/v1/moderation/comments/" + item.id + "/notes", { text: input.value }).then(function (res) {
+        add.disabled = false;
+        if (!res.ok) { error.textContent = res.status === 422 ? filterProblem(res) : errorText(res); show(error, true); return; }
+        show(error, false);
+        var empty = list.querySelector(".notes-empty");
+        if (empty) empty.remove();
+        list.appendChild(noteItem(res.data));
+        input.value = "";
+        toast("Note added to comment #" + item.id + ".", "ok");
+      });
+    });
+    clear(box).appendChild(el("h3", { text: "Moderators' notes" }));
+    box.appendChild(list);
+    box.appendChild(form);
+    list.appendChild(el("li", { class: "muted small notes-empty", text: "Loading the notes…" }));
+    api("GET", "/v1/moderation/comments/" + item.id + "/notes").then(function (res) {
+      clear(list);
+      if (!res.ok) { error.textContent = errorText(res); show(error, true); return; }
+      if (!res.data.notes.length) list.appendChild(el("li", { class: "muted small notes-empty", text: "No notes yet." }));
+      res.data.notes.forEach(function (n) { list.appendChild(noteItem(n)); });
+    });
+    if (focusInput) input.focus();
+  }
+
+  // --- the author drawer ------------------------------------------------------------------
+  var drawer = { item: null, site: null, key: null, opener: null, who: null };
+  var STANDINGS = { regular: "regular", trusted: "trusted", suspended: "suspended", banned: "banned" };
+  function openDialog(dialog, opener) {
+    dialog.opener = opener || document.activeElement;
+    if (!dialog.open) dialog.showModal();
+  }
+  function closeDialog(dialog) { if (dialog.open) dialog.close(); }
+  function localInput(iso) {
+    var d = date(iso);
+    if (!d || isNaN(d)) return "";
+    var pad = function (x) { return (x < 10 ? "0" : "") + x; };
+    return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + "T" + pad(d.getHours()) + ":" + pad(d.getMinutes());
+  }
+  function openAuthor(item, opener) {
+    var author = item.author || {};
+    var site = siteById(item.site_id) || {};
+    drawer = { item: item, site: site.slug, key: author.key || null, who: author.key || author.email || author.user_id || null, name: author.name || "(no name)" };
+    $("author-title").textContent = drawer.name;
+    var h = author.history;
+    clear($("author-summary"));
+    append($("author-summary"), [
+      identityBadge(author.verified, ["verified reader", "Signed in: the site vouched for this reader"], "unverified", "name, e-mail and user id are the reader's own claims"),
+      author.email ? el("span", { class: "muted", text: " " + author.email + " " }) : " ",
+      h ? el("span", { class: "history" }, [
+        el("span", { class: "pill pill-approved", text: h.approved + " approved" }),
+        el("span", { class: "pill pill-rejected", text: h.rejected + " rejected" }),
+        el("span", { class: "pill pill-held", text: h.held + " held" })
+      ]) : null
+    ]);
+    show($("standing-form"), !!drawer.key);
+    show($("standing-unverified"), !drawer.key);
+    show($("standing-error"), false);
+    $("standing-now").textContent = drawer.key ? "Loading the standing…" : "";
+    show($("author-erase-part"), !!(state.me.role === "admin" && (author.key || author.email)));
+    openDialog($("author-drawer"), opener);
+    if (drawer.key) loadStanding();
+    loadAuthorComments();
+  }
+  function showStanding(a) {
+    var until = a.suspended_until ? " until " + when(a.suspended_until) : "";
+    $("standing-now").textContent = "Now: " + (STANDINGS[a.standing] || a.standing) + until +
+      (a.explicit_standing ? " (set by a moderator" + (a.note ? ": “" + a.note + "”" : "") + ")" : " (from the policy and their history)");
+    $("standing-select").value = a.explicit_standing || "regular";
+    $("standing-until").value = localInput(a.suspended_until);
+    $("standing-note").value = a.note || "";
+    syncStandingForm();
+  }
+  function loadStanding() {
+    api("GET", "/v1/moderation/authors" + qs({ site: drawer.site, key: drawer.key })).then(function (res) {
+      if (!res.ok) { $("standing-now").textContent = errorText(res); return; }
+      showStanding(res.data);
+    });
+  }
+  function syncStandingForm() {
+    var suspended = $("standing-select").value === "suspended";
+    show($("standing-until-row"), suspended);
+    $("standing-until").required = suspended;
+  }
+  function saveStanding() {
+    var standing = $("standing-select").value;
+    var body = { standing: standing, note: $("standing-note").value };
+    var err = $("standing-error");
+    if (standing === "suspended") {
+      var until = $("standing-until").value ? new Date($("standing-until").value) : null;
+      if (!until || isNaN(until)) { err.textContent = "Until: a suspension needs an end date."; show(err, true); $("standing-until").focus(); return; }
+      body.suspended_until = until.toISOString();
+    }
+    api("PUT", "/v1/moderation/authors" + qs({ site: drawer.site, key: drawer.key }), body).then(function (res) {
+      if (!res.ok) { err.textContent = res.status === 422 ? filterProblem(res) : errorText(res); show(err, true); return; }
+      show(err, false);
+      showStanding(res.data);
+      toast(drawer.name + " is now " + res.data.standing + ".", "ok");
+    });
+  }
+  // Their comments in every queue, newest first (the queue API reads one queue at a time).
+  function loadAuthorComments() {
+    var list = clear($("author-comments"));
+    var err = $("author-error");
+    show(err, false);
+    if (!drawer.who) { list.appendChild(el("li", { class: "muted small", text: "This reader gave no user id or e-mail: their other comments cannot be told apart." })); return; }
+    list.appendChild(el("li", { class: "muted small", text: "Loading their comments…" }));
+    var queues = ["held", "pending", "approved", "rejected"];
+    Promise.all(queues.map(function (q) {
+      return api("GET", "/v1/moderation/comments" + qs({ queue: q, site: drawer.site, author: drawer.who, sort: "newest", limit: 20 }));
+    })).then(function (answers) {
+      clear(list);
+      var failed = answers.filter(function (r) { return !r.ok; })[0];
+      if (failed) { err.textContent = errorText(failed); show(err, true); return; }
+      var items = [];
+      answers.forEach(function (r) { items = items.concat(r.data.items); });
+      items.sort(function (a, b) { return b.id - a.id; });
+      if (!items.length) list.appendChild(el("li", { class: "muted small", text: "No comments found." }));
+      items.slice(0, 40).forEach(function (c) {
+        var text = (c.text || "").length > 160 ? c.text.slice(0, 160) + "…" : c.text;
+        list.appendChild(el("li", { class: "author-comment" }, [
+          el("span", { class: "badge badge-" + c.status, text: c.status }), " ",
+          el("a", { href: "#comment/" + c.id, text: "#" + c.id, "aria-label": "Open comment #" + c.id, onclick: function () { closeDialog($("author-drawer")); } }),
+          el("span", { class: "muted small", text: " · " + when(c.created_at) + " · " + ((c.article && (c.article.title || c.article.id)) || "") }),
+          el("p", { class: "author-comment-text", text: text })
+        ]));
+      });
+    });
+  }
+  function openErase() {
+    $("erase-who").textContent = drawer.name;
+    $("erase-confirm").value = "";
+    $("erase-note").value = "";
+    $("erase-submit").disabled = true;
+    show($("erase-error"), false);
+    openDialog($("erase-dialog"), $("author-erase"));
+    $("erase-confirm").focus();
+  }
+  function erasePerson() {
+    var author = drawer.item.author || {};
+    var body = { note: $("erase-note").value };
+    if (author.key) body.key = author.key; else body.email = author.email;
+    $("erase-submit").disabled = true;
+    api("POST", "/v1/admin/sites/" + encodeURIComponent(drawer.site) + "/author-erasure", body).then(function (res) {
+      if (!res.ok) {
+        $("erase-error").textContent = errorText(res);
+        show($("erase-error"), true);
+        $("erase-submit").disabled = false;
+        return;
+      }
+      var d = res.data;
+      closeDialog($("erase-dialog"));
+      closeDialog($("author-drawer"));
+      toast("Erased: " + d.comments + " comment" + (d.comments === 1 ? "" : "s") + ", " + d.reports + " report" + (d.reports === 1 ? "" : "s") + ", " + d.notices + " notice" + (d.notices === 1 ? "" : "s") + ".", "ok");
+      if (state.view === "queue") { loadCounts(); if (state.single) loadOne(state.single); else loadQueue(false); }
+    });
+  }
+
+  // --- article view -----------------------------------------------------------------------
+  var articleState = null;
+  function loadArticle(article) {
+    articleState = article;
+    var err = $("article-error");
+    show($("article-form"), false);
+    $("article-title").textContent = "Article " + article.id;
+    api("GET", "/v1/admin/sites/" + encodeURIComponent(article.site) + "/articles/" + encodeURIComponent(article.id)).then(function (res) {
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      showArticle(res.data);
+    });
+  }
+  function showArticle(a) {
+    $("article-title").textContent = a.title || a.id;
+    var meta = clear($("article-meta"));
+    var url = safeUrl(a.url);
+    append(meta, [
+      "Id " + a.id + " on " + articleState.site + " · " + a.approved_count + " published comment" + (a.approved_count === 1 ? "" : "s") + " · ",
+      url ? el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: "open the article" }) : null
+    ]);
+    $("article-closed").checked = a.closed;
+    $("article-premoderated").checked = a.premoderated;
+    show($("article-form"), true);
+  }
+  function saveArticle() {
+    var err = $("article-error");
+    var body = { closed: $("article-closed").checked, premoderated: $("article-premoderated").checked };
+    api("PATCH", "/v1/admin/sites/" + encodeURIComponent(articleState.site) + "/articles/" + encodeURIComponent(articleState.id), body).then(function (res) {
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      showArticle(res.data);
+      toast("Saved: comments " + (res.data.closed ? "closed" : "open") + (res.data.premoderated ? ", pre-moderated" : "") + ".", "ok");
+    });
+  }
+  function articleInQueue() {
+    if (state.me.all_sites || state.me.sites.length > 1) { state.site = articleState.site; $("site-select").value = state.site; }
+    $("f-article").value = articleState.id;
+    location.hash = "#queue";
+  }
+
+  // --- policy editor with its simulation ----------------------------------------------------
+  var policyState = { policy: null, site: null, simulated: null };
+  function words(text) { return text.split(/\n/).map(function (w) { return w.trim(); }).filter(Boolean); }
+  function sameList(a, b) { return JSON.stringify(a || []) === JSON.stringify(b || []); }
+  function thresholdValue(input) {
+    var v = input.value.trim();
+    return v === "" ? null : Number(v);
+  }
+  function fillPolicyEditor(p, labels) {
+    policyState.policy = p;
+    policyState.simulated = null;
+    var body = clear($("policy-edit-thresholds").querySelector("tbody"));
+    labels.forEach(function (label) {
+      var t = p.thresholds[label];
+      var name = label.replace(/_/g, " ");
+      function cell(kind, value) {
+        return el("td", null, [el("input", {
+          type: "number", min: "0", max: "1", step: "any", class: "th-input", "data-label": label, "data-kind": kind,
+          value: value == null ? "" : String(value), "aria-label": (kind === "hold" ? "Hold " : "Reject ") + name + " at", placeholder: "never"
+        })]);
+      }
+      body.appendChild(el("tr", null, [el("th", { scope: "row", text: name }), cell("hold", t.hold), cell("reject", t.reject)]));
+    });
+    $("pe-premoderation").checked = !!p.premoderation;
+    $("pe-report-threshold").value = p.report_threshold;
+    $("pe-banned").value = (p.banned_words || []).join("\n");
+    $("pe-suspect").value = (p.suspect_words || []).join("\n");
+    show($("simulation"), false);
+    show($("policy-edit-error"), false);
+    syncPolicySave();
+    show($("policy-editor"), true);
+  }
+  // Only what differs from the policy in force: the PATCH (and the simulation) merge the rest.
+  function policyChanges() {
+    var p = policyState.policy, changes = {};
+    var thresholds = {};
+    document.querySelectorAll("#policy-edit-thresholds .th-input").forEach(function (input) {
+      var label = input.getAttribute("data-label"), kind = input.getAttribute("data-kind");
+      var value = thresholdValue(input);
+      if (value !== p.thresholds[label][kind]) (thresholds[label] = thresholds[label] || {})[kind] = value;
+    });
+    if (Object.keys(thresholds).length) changes.thresholds = thresholds;
+    if ($("pe-premoderation").checked !== !!p.premoderation) changes.premoderation = $("pe-premoderation").checked;
+    var report = Number($("pe-report-threshold").value);
+    if ($("pe-report-threshold").value !== "" && report !== p.report_threshold) changes.report_threshold = report;
+    if (!sameList(words($("pe-banned").value), p.banned_words)) changes.banned_words = words($("pe-banned").value);
+    if (!sameList(words($("pe-suspect").value), p.suspect_words)) changes.suspect_words = words($("pe-suspect").value);
+    return changes;
+  }
+  function syncPolicySave() {
+    var admin = state.me && state.me.role === "admin";
+    var current = JSON.stringify(policyChanges());
+    var ready = admin && policyState.simulated !== null && policyState.simulated === current && current !== "{}";
+    $("policy-save").disabled = !ready;
+    $("policy-save-note").textContent = !admin ? "Only admins save a policy." :
+      current === "{}" ? "Nothing changed yet." : ready ? "Simulated: ready to save." : "Simulate these changes before saving.";
+  }
+  var STATUS_NAMES = { approved: "published", held: "held", rejected: "rejected", pending: "pending" };
+  function showSimulation(r) {
+    var box = clear($("simulation-body"));
+    box.appendChild(el("p", { class: "sim-summary", text: "Of the " + r.compared + " most recent scored comments, " + r.changed + " would be decided differently." }));
+    var statuses = ["approved", "held", "rejected", "pending"].filter(function (k) { return r.current[k] || r.proposed[k]; });
+    box.appendChild(el("table", { class: "table sim-table" }, [
+      el("caption", { class: "visually-hidden", text: "Decisions now and under the change" }),
+      el("thead", null, [el("tr", null, [el("th", { scope: "col", text: "Decision" }), el("th", { scope: "col", text: "Now" }), el("th", { scope: "col", text: "With the change" })])]),
+      el("tbody", null, statuses.map(function (k) {
+        return el("tr", null, [el("th", { scope: "row", text: STATUS_NAMES[k] || k }), el("td", { class: "num", text: String(r.current[k] || 0) }), el("td", { class: "num", text: String(r.proposed[k] || 0) })]);
+      }))
+    ]));
+    var moves = Object.keys(r.changes);
+    if (moves.length) {
+      box.appendChild(el("ul", { class: "sim-changes" }, moves.map(function (m) {
+        var parts = m.split("->");
+        return el("li", { text: r.changes[m] + " from " + (STATUS_NAMES[parts[0]] || parts[0]) + " to " + (STATUS_NAMES[parts[1]] || parts[1]) });
+      })));
+    }
+    if (r.examples.length) {
+      box.appendChild(el("h3", { text: "Examples" }));
+      box.appendChild(el("ul", { class: "sim-examples" }, r.examples.map(function (e) {
+        return el("li", null, [
+          el("a", { href: "#comment/" + e.id, text: "Comment #" + e.id }),
+          el("span", { text: ": " + (STATUS_NAMES[e.current] || e.current) + " → " + (STATUS_NAMES[e.proposed] || e.proposed) }),
+          e.reasons.length ? el("span", { class: "muted small", text: " (" + e.reasons.map(reasonText).join("; ") + ")" }) : null
+        ]);
+      })));
+    }
+    if (r.estimates) {
+      var c = r.estimates.current, n = r.estimates.proposed;
+      box.appendChild(el("p", { class: "muted small", text: "Estimates from the model's evaluation data: clean comments held " + pct(c.clean_held) + " → " + pct(n.clean_held) + "; toxic comments published " + pct(c.toxic_published) + " → " + pct(n.toxic_published) + "." }));
+    }
+    show($("simulation"), true);
+  }
+  function simulatePolicy() {
+    var changes = policyChanges();
+    var err = $("policy-edit-error");
+    if (!Object.keys(changes).length) { err.textContent = "Change something first: the simulation compares a change with the policy in force."; show(err, true); return; }
+    var sent = JSON.stringify(changes);
+    $("policy-simulate").disabled = true;
+    api("POST", "/v1/moderation/sites/" + encodeURIComponent(policyState.site) + "/simulate", { policy: changes, last: 1000 }).then(function (res) {
+      $("policy-simulate").disabled = false;
+      if (!res.ok) {
+        err.textContent = res.status === 422 ? policyProblem(res) : errorText(res);
+        show(err, true);
+        show($("simulation"), false);
+        policyState.simulated = null;
+        syncPolicySave();
+        return;
+      }
+      show(err, false);
+      policyState.simulated = sent;
+      showSimulation(res.data);
+      syncPolicySave();
+      $("simulation-title").focus();
+    });
+  }
+  function policyProblem(res) {
+    var errors = (res.data && res.data.errors) || [];
+    if (!errors.length) return errorText(res);
+    return errors.map(function (e) { return e.field.replace(/^policy\./, "").replace(/_/g, " ").replace(/\./g, " ") + ": " + e.message; }).join(" · ");
+  }
+  function savePolicy() {
+    var changes = policyChanges();
+    if (JSON.stringify(changes) !== policyState.simulated) { syncPolicySave(); return; }
+    $("policy-save").disabled = true;
+    api("PATCH", "/v1/admin/sites/" + encodeURIComponent(policyState.site) + "/policy", changes).then(function (res) {
+      var err = $("policy-edit-error");
+      if (!res.ok) { err.textContent = res.status === 422 ? policyProblem(res) : errorText(res); show(err, true); syncPolicySave(); return; }
+      show(err, false);
+      toast("The policy of " + policyState.site + " is saved.", "ok");
+      loadPolicy();
+    });
+  }
+
   // --- wiring ----------------------------------------------------------------------------
   document.addEventListener("DOMContentLoaded", function () {
     LABELS.forEach(function (l) { $("f-label").appendChild(el("option", { value: l, text: l.replace(/_/g, " ") })); });
@@ -1199,6 +1605,28 @@
     $("notices-more").addEventListener("click", function () { loadNotices(true); });
     $("transparency-days").addEventListener("change", loadTransparency);
     $("transparency-csv").addEventListener("click", downloadTransparency);
+    $("f-clear").addEventListener("click", clearFilters);
+    $("f-language").addEventListener("change", function () { loadQueue(false); });
+    $("author-close").addEventListener("click", function () { closeDialog($("author-drawer")); });
+    $("standing-select").addEventListener("change", syncStandingForm);
+    $("standing-form").addEventListener("submit", function (ev) { ev.preventDefault(); saveStanding(); });
+    $("author-erase").addEventListener("click", openErase);
+    $("erase-cancel").addEventListener("click", function () { closeDialog($("erase-dialog")); });
+    $("erase-confirm").addEventListener("input", function () { $("erase-submit").disabled = $("erase-confirm").value.trim() !== "ERASE"; });
+    $("erase-form").addEventListener("submit", function (ev) { ev.preventDefault(); if ($("erase-confirm").value.trim() === "ERASE") erasePerson(); });
+    // A closed dialog gives the focus back to what opened it.
+    ["author-drawer", "erase-dialog"].forEach(function (id) {
+      $(id).addEventListener("close", function () {
+        var opener = $(id).opener;
+        if (opener && document.contains(opener)) opener.focus();
+      });
+    });
+    $("article-form").addEventListener("submit", function (ev) { ev.preventDefault(); saveArticle(); });
+    $("article-queue").addEventListener("click", articleInQueue);
+    $("policy-editor").addEventListener("submit", function (ev) { ev.preventDefault(); simulatePolicy(); });
+    $("policy-editor").addEventListener("input", syncPolicySave);
+    $("policy-editor").addEventListener("change", syncPolicySave);
+    $("policy-save").addEventListener("click", savePolicy);
     window.addEventListener("hashchange", route);
     var saved = sessionStorage.getItem(KEY_STORE);
     var reset = /^#reset=(.+)$/.exec(location.hash);
