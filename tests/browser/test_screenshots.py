@@ -157,3 +157,27 @@ def test_write_screenshots(server, new_page, console):
         history.screenshot(path=str(OUT / "console-settings-history.png"), full_page=True)
     finally:
         client.put("/v1/admin/sites/demo/policy", json=policy, headers=admin)
+
+    # The author drawer of a signed-in reader, from the published queue.
+    moderator.goto(f"{server.url}/console#queue")
+    moderator.locator(".queue-btn[data-queue=approved]").click()
+    moderator.get_by_role("button", name="Margaret Hale").first.click()
+    drawer = moderator.get_by_role("dialog", name="Margaret Hale")
+    expect(drawer.locator(".author-comment")).to_have_count(1)
+    expect(drawer.locator("#standing-now")).to_contain_text("Now:")
+    drawer.get_by_label("Set the standing").select_option("trusted")
+    drawer.get_by_label("Reason").fill("Long-time reader, always constructive")
+    moderator.locator("#toast").evaluate("n => n.hidden = true")
+    moderator.screenshot(path=str(OUT / "console-author-drawer.png"))
+    moderator.keyboard.press("Escape")
+
+    # The policy editor after simulating a stricter insult threshold (nothing saved).
+    editor_page = console(server.keys["admin"])
+    editor_page.set_viewport_size({"width": 1360, "height": 1000})
+    editor_page.get_by_role("link", name="Policy").click()
+    editor = editor_page.locator("#policy-editor")
+    editor.get_by_label("Reject insult at").fill("0.8")
+    editor.get_by_role("button", name="Simulate on recent comments").click()
+    expect(editor_page.locator("#simulation")).to_contain_text("would be decided differently")
+    editor_page.locator(".topbar").evaluate("n => n.style.position = 'static'")  # not over the form
+    editor.screenshot(path=str(OUT / "console-policy-simulation.png"))
