@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import current_app
 
-from ..db import Article, Author, Comment, ModerationEvent, Report, utcnow
+from ..db import Article, Author, Comment, ModerationEvent, ModeratorNote, Report, utcnow
 from ..extensions import db
 from ..governance.tables import Appeal, Notice
 from ..identity.tokens import VERIFIED_PREFIX
@@ -116,7 +116,7 @@ def export_author(
 ) -> Iterator[bytes]:
     """What the site holds about one person (a reader's access request): their comments (with
     their own e-mail and the decisions on them), their standing and history, the reports and the
-    notices of illegal content they sent, their appeals."""
+    notices of illegal content they sent, their appeals, the moderators' notes on their comments."""
     comments = Comment.__table__
     if not key and not email:
         raise ValueError("an author is named by key or e-mail")
@@ -178,6 +178,21 @@ def export_author(
                 "reason": appeal.reason,
                 "created_at": appeal.created_at.isoformat(),
                 "decided_at": appeal.decided_at.isoformat() if appeal.decided_at else None,
+            }
+        )
+    # What moderators noted about their comments (not which moderator wrote it).
+    notes = ModeratorNote.__table__
+    for note in db.session.execute(
+        sa.select(notes.c.comment_id, notes.c.text, notes.c.created_at)
+        .where(notes.c.comment_id.in_(sa.select(comments.c.id).where(theirs)))
+        .order_by(notes.c.id)
+    ).all():
+        yield dumps(
+            {
+                "type": "moderator_note",
+                "comment_id": note.comment_id,
+                "text": note.text,
+                "created_at": note.created_at.isoformat(),
             }
         )
     yield from _comment_lines(theirs, events=True, email=True)

@@ -3,6 +3,8 @@ wrote each, never edited or deleted; an erasure blanks their words."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from service.decisions import ERASED
@@ -112,3 +114,16 @@ def test_a_persons_erasure_blanks_the_notes_on_their_comments(client, factory, m
 
     assert [n["text"] for n in notes_of(client, mod, comment_id)] == [ERASED]
     assert [n["text"] for n in notes_of(client, mod, other)] == ["Noted."]
+
+
+def test_a_persons_data_export_carries_the_notes_on_their_comments_but_not_who_wrote_them(
+    client, factory, mod, comment_id
+):
+    client.post(f"/v1/moderation/comments/{comment_id}/notes", json={"text": "Warned once."}, headers=mod)
+    admin = factory.headers(factory.key("admin"), origin=None)
+    answer = client.get("/v1/admin/sites/daily/author-export?email=ada@example.org", headers=admin)
+    assert answer.status_code == 200
+    lines = [json.loads(line) for line in answer.get_data(as_text=True).splitlines()]
+    (note,) = [line for line in lines if line.get("type") == "moderator_note"]
+    assert note["comment_id"] == comment_id and note["text"] == "Warned once."
+    assert "actor" not in note
