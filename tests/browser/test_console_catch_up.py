@@ -20,6 +20,14 @@ INSULT = "You are a complete idiot and everybody here knows it."
 OTHER_ARTICLE = "council-budget-vote"
 
 
+@pytest.fixture(autouse=True)
+def no_page_errors(page_errors):
+    """No uncaught script error and no browser dialog (alert, confirm) on any page of these tests."""
+    yield
+    assert page_errors.errors == [], page_errors.errors
+    assert page_errors.dialogs == [], page_errors.dialogs
+
+
 @pytest.fixture
 def demo_policy(server):
     """The demo site's policy, put back after a test that saves another one (sites outlive tests)."""
