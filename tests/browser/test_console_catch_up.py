@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.axe_console import assert_accessible
@@ -414,3 +415,44 @@ def test_the_sign_in_page_has_no_serious_accessibility_violations(server, new_pa
     page.click("#signin-form button[type=submit]")
     expect(page.locator("#signin-error")).to_be_visible()
     assert_accessible(page, "sign-in with an error")
+
+
+@pytest.fixture
+def every_site_key(server):
+    """An admin key of every site, removed afterwards (the keys table outlives each test)."""
+    from service.db import ApiKey
+    from service.extensions import db
+    from service.sites import issue_key
+
+    with server.app.app_context():
+        key, secret = issue_key(None, "admin", None, "every site")
+        key_id = key.id
+    yield secret
+    with server.app.app_context():
+        db.session.execute(sa.delete(ApiKey).where(ApiKey.id == key_id))
+        db.session.commit()
+    server.app.extensions["key_cache"].clear()
+
+
+def test_an_article_filter_without_a_site_is_explained_to_a_key_of_every_site(
+    server, console, every_site_key
+):
+    server.post(FRIENDLY, name="Ada")
+    page = console(every_site_key)
+    expect(page.locator("#site-select")).to_have_value("")  # All sites
+    page.fill("#f-article", "demo-lighthouse-restoration")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#filters-error")).to_contain_text("Article: choose a site first")
+    assert_accessible(page, "the queue of every site with an article filter")
+
+
+def test_the_password_page_has_no_serious_accessibility_violations(server, new_page):
+    page = new_page()
+    page.goto(f"{server.url}/console#reset=not-a-real-token")
+    page.wait_for_selector("#reset-view:not([hidden])")
+    assert_accessible(page, "choosing a password")
+    page.fill("#new-password-input", "a long enough password")
+    page.fill("#repeat-password-input", "another long password")
+    page.click("#reset-form button[type=submit]")
+    expect(page.locator("#reset-error")).to_be_visible()
+    assert_accessible(page, "choosing a password, with an error")
