@@ -1,5 +1,5 @@
 """axe-core in the console's browser tests: the engine comes from the npm registry at test time
-(`npm install` into .cache/axe, which git ignores; nothing from npm is committed), is injected into
+(`npm install` into .cache/axe-core, which git ignores; nothing from npm is committed), is injected into
 the page, and its serious and critical violations fail the test with what and where."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from tests.conftest import missing
 
 AXE_VERSION = "4.14.1"
-CACHE = Path(__file__).resolve().parents[2] / ".cache" / "axe"
+CACHE = Path(__file__).resolve().parents[2] / ".cache" / "axe-core"
 BLOCKING = ("serious", "critical")
 
 
