@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
-from tests.browser.axe_console import assert_accessible
+from tests.browser.axe_support import assert_accessible
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,4 @@
-"""axe-core in the console's browser tests: the engine comes from the npm registry at test time
+"""axe-core in the browser tests: the engine comes from the npm registry at test time
 (`npm install` into .cache/axe-core, which git ignores; nothing from npm is committed), is injected into
 the page, and its serious and critical violations fail the test with what and where."""
 
