@@ -378,6 +378,8 @@ def comment_detail(
         "report_count": comment.report_count,
         "report_weight": comment.report_weight,
         "spam": comment.spam,
+        "featured": comment.featured_at is not None,
+        "likes": comment.reaction_count,
         "language": comment.language,
         "created_at": comment.created_at,
         "updated_at": comment.updated_at,

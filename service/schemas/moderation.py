@@ -142,6 +142,10 @@ class QueueItemSchema(Schema):
         required=True, metadata={"description": "weight of the open reports, compared with the threshold"}
     )
     spam = fields.Boolean(required=True, metadata={"description": "a spam rule raised a reason"})
+    featured = fields.Boolean(
+        required=True, metadata={"description": "an editor featured it: the thread lists it first"}
+    )
+    likes = fields.Integer(required=True, metadata={"description": "readers' likes"})
     language = fields.String(
         allow_none=True,
         metadata={"description": "detected language (ISO 639-1); null: too short or too mixed to tell"},

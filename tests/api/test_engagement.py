@@ -210,6 +210,15 @@ def test_featured_comments_come_first_and_are_marked(factory, sso):
     body = thread.get_json()
     assert [c["id"] for c in body["featured"]] == [ids[1], ids[0]]  # the newest pick first
     assert {c["id"]: c["featured"] for c in body["comments"]} == {ids[2]: False, ids[1]: True, ids[0]: True}
+    # Moderators see which are featured in the published queue (the console's article view).
+    queue = factory.client.get(
+        "/v1/moderation/comments?queue=approved", headers=factory.headers(sso.moderator, origin=None)
+    ).get_json()["items"]
+    assert {c["id"]: (c["featured"], c["likes"]) for c in queue} == {
+        ids[0]: (True, 0),
+        ids[1]: (True, 0),
+        ids[2]: (False, 0),
+    }
     # Unfeatured: gone from the featured list, unmarked.
     assert _feature(factory, sso, ids[1], featured=False).get_json()["featured"] is False
     body = _thread(factory, sso).get_json()

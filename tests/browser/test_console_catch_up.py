@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from tests.browser.axe_support import assert_accessible
+from tests.browser.conftest import DEMO_ARTICLE
 
 pytestmark = pytest.mark.browser
 
@@ -252,6 +253,8 @@ def test_moderators_read_and_add_notes_on_a_comment(server, console):
 
 def test_the_article_view_closes_and_premoderates_an_article(server, console):
     comment = server.post(INSULT, name="Bo")
+    published = server.post(FRIENDLY, name="Ann")
+    assert published["status"] == "approved"
     page = console()
     page.locator(f'.card[data-id="{comment["id"]}"]').get_by_role("link", name="Article settings").click()
     form = page.locator("#article-form")
@@ -262,11 +265,25 @@ def test_the_article_view_closes_and_premoderates_an_article(server, console):
     premoderated = form.get_by_label("Pre-moderated: every new comment waits for a moderator")
     expect(closed).not_to_be_checked()
     expect(premoderated).not_to_be_checked()
-    # Featuring waits for its API: the console says so where it will go.
-    expect(page.locator('[data-hook="featured-comments"]')).to_contain_text(
-        "Not available in this console yet"
-    )
+    # The article's published comments, each with a button to feature it; the held insult is
+    # not among them.
+    featured = page.locator("#featured-panel")
+    feature = featured.get_by_role("button", name="Feature the comment by Ann")
+    expect(feature).to_have_attribute("aria-pressed", "false")
+    expect(featured).not_to_contain_text("complete idiot")
     assert_accessible(page, "the article view")
+    feature.click()
+    expect(page.locator("#toast")).to_contain_text("Featured: the thread shows it first.")
+    expect(featured.get_by_role("button", name="Unfeature the comment by Ann")).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    expect(featured.locator(".featured-badge")).to_have_count(1)
+    thread = server.app.test_client().get(
+        f"/v1/articles/{DEMO_ARTICLE}/comments",
+        headers={"Authorization": f"Bearer {server.keys['embed']}", "Origin": server.url},
+    )
+    assert [c["id"] for c in thread.get_json()["featured"]] == [published["id"]]
+    assert_accessible(page, "the article view with a featured comment")
 
     closed.check()
     premoderated.check()

@@ -1408,6 +1408,7 @@
     articleState = article;
     var err = $("article-error");
     show($("article-form"), false);
+    show($("featured-panel"), false);
     $("article-title").textContent = "Article " + article.id;
     api("GET", "/v1/admin/sites/" + encodeURIComponent(article.site) + "/articles/" + encodeURIComponent(article.id)).then(function (res) {
       if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
@@ -1426,6 +1427,50 @@
     $("article-closed").checked = a.closed;
     $("article-premoderated").checked = a.premoderated;
     show($("article-form"), true);
+    loadFeatured(false);
+  }
+  // The article's published comments, featured ones marked, each with a button to (un)feature it.
+  var featuredCursor = null;
+  function loadFeatured(more) {
+    var list = $("featured-list"), err = $("featured-error");
+    if (!more) { clear(list); featuredCursor = null; }
+    var params = { queue: "approved", site: articleState.site, article: articleState.id, limit: 25, cursor: more ? featuredCursor : null };
+    api("GET", "/v1/moderation/comments" + qs(params)).then(function (res) {
+      show($("featured-panel"), true);
+      if (!res.ok) { err.textContent = errorText(res); show(err, true); return; }
+      show(err, false);
+      res.data.items.forEach(function (item) { list.appendChild(featuredRow(item)); });
+      featuredCursor = res.data.next_cursor;
+      show($("featured-more"), !!featuredCursor);
+      show($("featured-empty"), !list.children.length);
+    });
+  }
+  function featuredRow(item) {
+    var who = (item.author && item.author.name) || "Anonymous";
+    var button = el("button", { type: "button", class: "btn", "aria-pressed": item.featured ? "true" : "false",
+      text: item.featured ? "Unfeature" : "Feature", "aria-label": (item.featured ? "Unfeature" : "Feature") + " the comment by " + who });
+    var row = el("li", { "data-id": String(item.id) }, [
+      el("div", { class: "featured-text" }, [
+        item.featured ? el("span", { class: "featured-badge", text: "Featured" }) : null,
+        el("strong", { text: " " + who + ": " }),
+        el("span", { text: item.text }),
+        el("span", { class: "muted small", text: " · " + item.likes + " like" + (item.likes === 1 ? "" : "s") })
+      ]),
+      button
+    ]);
+    button.addEventListener("click", function () {
+      button.disabled = true;
+      api("PUT", "/v1/moderation/comments/" + item.id + "/featured", { featured: !item.featured }).then(function (res) {
+        button.disabled = false;
+        if (!res.ok) { $("featured-error").textContent = errorText(res); show($("featured-error"), true); return; }
+        item.featured = res.data.featured;
+        var fresh = featuredRow(item);
+        row.replaceWith(fresh);
+        fresh.querySelector("button").focus();
+        toast(item.featured ? "Featured: the thread shows it first." : "No longer featured.", "ok");
+      });
+    });
+    return row;
   }
   function saveArticle() {
     var err = $("article-error");
@@ -1623,6 +1668,7 @@
     });
     $("article-form").addEventListener("submit", function (ev) { ev.preventDefault(); saveArticle(); });
     $("article-queue").addEventListener("click", articleInQueue);
+    $("featured-more").addEventListener("click", function () { loadFeatured(true); });
     $("policy-editor").addEventListener("submit", function (ev) { ev.preventDefault(); simulatePolicy(); });
     $("policy-editor").addEventListener("input", syncPolicySave);
     $("policy-editor").addEventListener("change", syncPolicySave);
