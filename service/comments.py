@@ -7,12 +7,13 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 
 from .adaptation.store import adapt_scores
 from .articles import ArticleSnapshot, ThreadState, article_for_comment
@@ -32,14 +33,18 @@ from .errors import (
 from .extensions import db
 from .identity.tokens import ArticleClaim, InvalidToken, Reader, verify_article, verify_reader
 from .languages import Route, detect_language, language_reasons, language_route
-from .moderation.policy import AuthorStanding, Policy, Reason, decide, match_words
+from .moderation.policy import AuthorStanding, Decision, Policy, Reason, decide, match_words
 from .notifications import check_opt_in, subscribe_replies
 from .scoring.base import SPAM_LABEL, Scorer, Scores
 from .scoring.engine import ScoringEngine
-from .sites import check_article_url, site_settings
+from .self_service.rules import editable_until
+from .self_service.tokens import format_author_token, hash_author_token, new_author_token
+from .sites import SiteSettings, check_article_url, site_settings
 from .spam.checks import (
     HOLD_CODES,
+    POSTER_CODES,
     REJECT_CODES,
+    SpamFindings,
     check_comment,
     hold_published_copies,
     is_spam,
@@ -52,8 +57,10 @@ log = logging.getLogger(__name__)
 
 # Replies nest at most this deep; deeper threads are unreadable in an embed.
 MAX_DEPTH = 5
-# Approved replies shown under one top-level comment.
+# Replies shown under one top-level comment in the thread; the rest come from list_replies.
 MAX_REPLIES_PER_ROOT = 200
+# Deleted top-level comments shown (as tombstones over their replies) on one page at most.
+MAX_TOMBSTONES_PER_PAGE = 100
 
 
 # Fields that prove or check things about a request rather than say what to post: a retry with
@@ -223,13 +230,86 @@ def _author_columns(claimed: dict[str, Any], reader: Reader | None) -> dict[str,
 
 
 @dataclass
+class Assessment:
+    """What the checks, the scorer and the policy make of a text: posting and editing share it."""
+
+    spam: SpamFindings
+    language: str | None
+    decision: Decision
+    score_columns: dict[str, Any]
+
+
+def assess(
+    site: SiteSettings,
+    engine: ScoringEngine,
+    deadline: float,
+    *,
+    text: str,
+    article: Article | ArticleSnapshot,
+    reader_key: str | None,
+    network: str | None,
+    now: datetime,
+    connection: sa.Connection,
+    render_token: str | None = None,
+    honeypot: str | None = None,
+    render_secret: bytes = b"",
+    edit_of: Comment | None = None,
+) -> Assessment:
+    """Spam rules, word lists, language, scores (with a deadline) and the policy's decision for
+    a new comment's text, or for the new text of `edit_of` (its poster's rules, bots and
+    velocity, are not judged again: what they found at posting still holds)."""
+    policy = site.policy
+    spam = check_comment(
+        site.id,
+        replace(policy, bot_checks=False) if edit_of else policy,
+        text=text,
+        article_id=article.external_id,
+        article_pk=article.id,
+        reader_key=reader_key,
+        network=network,
+        own_origins=site.allowed_origins,
+        render_token=render_token,
+        honeypot=honeypot,
+        render_secret=render_secret,
+        now=now,
+        connection=connection,
+        velocity=edit_of is None,
+    )
+    if edit_of is not None:
+        holds, _ = carried_reasons(edit_of.reasons)
+        spam.holds.extend(r for r in holds if r.code in POSTER_CODES)
+    banned, suspect = match_words(text, site.lists)
+    language = detect_language(text)
+    route = _language_route(language, policy, engine)
+    scoring = engine.multilingual if route == "multilingual" and engine.multilingual else engine
+    if scoring is not engine:
+        scoring.start_loading()  # loaded on first use; until then comments wait as pending
+    # A banned word rejects whatever the model says, so the model is not asked.
+    scores: Scores | None = None if banned else scoring.score(spam.scoring_text, timeout=deadline)
+    if scores is not None:  # the site's own model, if its moderators taught it (service/adaptation/)
+        scores = adapt_scores(site.id, text, scores, scoring.scorer)
+    decision = _decide(
+        scores,
+        policy,
+        (banned, suspect),
+        article,
+        standing_of(spam.author, policy),
+        reader_key is not None,
+        ([*spam.holds, *language_reasons(route, language)], spam.rejects),
+        known_reader=spam.poster.known(policy),
+    )
+    columns = score_columns(scores, (engine if scores is None else scoring).scorer)
+    return Assessment(spam, language, decision, columns)
+
+
+@dataclass
 class PostResult:
     status_code: int
     body: dict[str, Any]
     replayed: bool = False
 
 
-def _replay(site_id: int, key: str, fingerprint: str) -> PostResult | None:
+def _replay(site_id: int, key: str, fingerprint: str, author_token: str) -> PostResult | None:
     record = db.session.execute(
         sa.select(IdempotencyRecord).where(IdempotencyRecord.site_id == site_id, IdempotencyRecord.key == key)
     ).scalar_one_or_none()
@@ -241,6 +321,10 @@ def _replay(site_id: int, key: str, fingerprint: str) -> PostResult | None:
         )
     body = dict(record.response)
     body["created_at"] = datetime.fromisoformat(body["created_at"])
+    body["author_token"] = format_author_token(body["id"], author_token)
+    body["editable_until"] = editable_until(
+        body["created_at"], site_settings(site_id).policy.edit_window_minutes
+    )
     return PostResult(record.status_code, body, replayed=True)
 
 
@@ -258,8 +342,11 @@ def post_comment(
     the keyed hash of the poster's network (service/spam/velocity.network_key); `render_secret`
     signs the embed's render tokens (service/spam/bots.py)."""
     fingerprint = request_fingerprint(data)
+    # The author's proof for editing and deleting: a retry with the same Idempotency-Key gets the
+    # same one back (derived, never stored), any other post a random one.
+    author_token = new_author_token(render_secret, site_id, idempotency_key, fingerprint)
     if idempotency_key:
-        replay = _replay(site_id, idempotency_key, fingerprint)
+        replay = _replay(site_id, idempotency_key, fingerprint, author_token)
         if replay:
             return replay
 
@@ -281,41 +368,21 @@ def post_comment(
     # On PostgreSQL the reads and the one INSERT share a connection in autocommit mode.
     with posting_connection() as connection:
         now = utcnow()
-        spam = check_comment(
-            site_id,
-            site.policy,
+        judged = assess(
+            site,
+            engine,
+            deadline,
             text=data["text"],
-            article_id=article.external_id,
-            article_pk=article.id,
+            article=article,
             reader_key=reader.key if reader else None,
             network=network,
-            own_origins=site.allowed_origins,
             render_token=data.get("render_token"),
             honeypot=data.get("honeypot"),
             render_secret=render_secret,
             now=now,
             connection=connection,
         )
-        banned, suspect = match_words(data["text"], site.lists)
-        language = detect_language(data["text"])
-        route = _language_route(language, site.policy, engine)
-        scoring = engine.multilingual if route == "multilingual" and engine.multilingual else engine
-        if scoring is not engine:
-            scoring.start_loading()  # loaded on first use; until then comments wait as pending
-        # A banned word rejects whatever the model says, so the model is not asked.
-        scores: Scores | None = None if banned else scoring.score(spam.scoring_text, timeout=deadline)
-        if scores is not None:  # the site's own model, if its moderators taught it (service/adaptation/)
-            scores = adapt_scores(site_id, data["text"], scores, scoring.scorer)
-        decision = _decide(
-            scores,
-            site.policy,
-            (banned, suspect),
-            article,
-            standing_of(spam.author, site.policy),
-            reader is not None,
-            ([*spam.holds, *language_reasons(route, language)], spam.rejects),
-            known_reader=spam.poster.known(site.policy),
-        )
+        spam, decision, language = judged.spam, judged.decision, judged.language
         reasons = [r.to_dict() for r in decision.reasons]
         values = {
             "site_id": site_id,
@@ -332,7 +399,8 @@ def post_comment(
             "reasons": reasons,
             "created_at": now,
             "language": language,
-            **score_columns(scores, (engine if scores is None else scoring).scorer),
+            "author_token_hash": hash_author_token(author_token),
+            **judged.score_columns,
         }
         body = {
             "id": None,  # known once stored
@@ -352,11 +420,13 @@ def post_comment(
             if data.get("notify_replies"):
                 subscribe_replies(values, body["id"])
             db.session.commit()
+            body["author_token"] = format_author_token(body["id"], author_token)
+            body["editable_until"] = editable_until(now, site.policy.edit_window_minutes)
         except IntegrityError:
             # A concurrent request with the same Idempotency-Key committed first: answer as it did.
             db.session.rollback()
             if idempotency_key:
-                replay = _replay(site_id, idempotency_key, fingerprint)
+                replay = _replay(site_id, idempotency_key, fingerprint, author_token)
                 if replay:
                     return replay
             raise
@@ -401,7 +471,27 @@ def thread_etag(article: ArticleSnapshot | None, state: ThreadState | None, quer
     return hashlib.sha256(key.encode()).hexdigest()[:32]
 
 
-def _public(comment: Comment) -> dict[str, Any]:
+# Statuses the public thread shows: a deleted comment stands as a tombstone (no author, no text)
+# while published replies hang under it, so a thread keeps its shape.
+SHOWN = ("approved", "deleted")
+REPLIES_SORT = "replies"
+
+
+def public_view(comment: Any) -> dict[str, Any]:
+    """A comment as readers see it (a Comment or a row of its columns)."""
+    if comment.status == "deleted":
+        return {
+            "id": comment.id,
+            "parent_id": comment.parent_id,
+            "author": {"name": ""},
+            "text": "",
+            "created_at": comment.created_at,
+            "likes": 0,
+            "featured": False,
+            "edited_at": None,
+            "deleted": True,
+            "replies": [],
+        }
     return {
         "id": comment.id,
         "parent_id": comment.parent_id,
@@ -410,6 +500,8 @@ def _public(comment: Comment) -> dict[str, Any]:
         "created_at": comment.created_at,
         "likes": comment.reaction_count,
         "featured": comment.featured_at is not None,
+        "edited_at": comment.edited_at,
+        "deleted": False,
         "replies": [],
     }
 
@@ -445,7 +537,67 @@ def _featured(article: ArticleSnapshot) -> list[dict[str, Any]]:
         .order_by(Comment.featured_at.desc(), Comment.id.desc())
         .limit(MAX_FEATURED)
     ).scalars()
-    return [_public(c) for c in rows]
+    return [public_view(c) for c in rows]
+
+
+_REPLY_COLUMNS = (
+    Comment.id,
+    Comment.parent_id,
+    Comment.root_id,
+    Comment.status,
+    Comment.author_name,
+    Comment.text,
+    Comment.created_at,
+    Comment.edited_at,
+    Comment.reaction_count,
+    Comment.featured_at,
+)
+
+
+def _first_replies(root_ids: list[int], per_root: int) -> list[sa.Row]:
+    """The first `per_root` shown replies of each root, oldest first, each row with `shown` (its
+    root's replies, tombstones included) and `published` (its root's approved replies): one query,
+    however long the threads."""
+    ranked = (
+        sa.select(
+            *_REPLY_COLUMNS,
+            sa.func.row_number().over(partition_by=Comment.root_id, order_by=Comment.id).label("rank"),
+            sa.func.count().over(partition_by=Comment.root_id).label("shown"),
+            sa.func.sum(sa.case((Comment.status == "approved", 1), else_=0))
+            .over(partition_by=Comment.root_id)
+            .label("published"),
+        )
+        .where(Comment.root_id.in_(root_ids), Comment.status.in_(SHOWN))
+        .subquery()
+    )
+    return list(db.session.execute(sa.select(ranked).where(ranked.c.rank <= per_root).order_by(ranked.c.id)))
+
+
+def _attach(nodes: dict[int, dict[str, Any]], replies, loose: list[dict[str, Any]] | None = None) -> None:
+    """Hang replies (in id order) under their parents in `nodes`. A reply whose parent is not
+    public (held after reports) is hidden with it; with `loose`, a reply whose parent came on an
+    earlier page goes there (it names its parent_id)."""
+    for reply in replies:
+        node = public_view(reply)
+        parent = nodes.get(reply.parent_id)
+        if parent is not None:
+            parent["replies"].append(node)
+        elif loose is not None:
+            loose.append(node)
+        else:
+            continue
+        nodes[reply.id] = node
+
+
+def _prune_tombstones(nodes: dict[int, dict[str, Any]], top: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tombstones with no reply under them go (children before parents: ids grow down a thread)."""
+    gone = set()
+    for ident in sorted(nodes, reverse=True):
+        node = nodes[ident]
+        node["replies"] = [r for r in node["replies"] if r["id"] not in gone]
+        if node["deleted"] and not node["replies"]:
+            gone.add(ident)
+    return [n for n in top if n["id"] not in gone]
 
 
 def list_thread(
@@ -456,8 +608,9 @@ def list_thread(
     limit: int = 20,
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    """A page of approved top-level comments, newest, oldest or top first, each with its approved
-    replies; the first page also lists the article's featured comments."""
+    """A page of approved top-level comments, newest, oldest or top first, each with its first
+    MAX_REPLIES_PER_ROOT replies (oldest first), how many replies it has, and a cursor for the
+    rest (list_replies); the first page also lists the article's featured comments."""
     if article is None or state is None:
         return {"article": None, "total": 0, "featured": [], "comments": [], "next_cursor": None}
     query = sa.select(Comment).where(
@@ -466,24 +619,24 @@ def list_thread(
     roots = list(db.session.execute(_page_order(query, sort, cursor).limit(limit + 1)).scalars())
     has_more = len(roots) > limit
     roots = roots[:limit]
+    last = roots[-1] if has_more else None
+    if sort != "top":  # deleted roots stand where their ids put them; a top page has no such place
+        after = decode_id_cursor(cursor, sort) if cursor else None
+        roots = _with_tombstones(article.id, roots, sort, after, last.id if last else None)
 
-    nodes = {c.id: _public(c) for c in roots}
+    nodes = {c.id: public_view(c) for c in roots}
     if roots:
-        replies = db.session.execute(
-            sa.select(Comment)
-            .where(Comment.root_id.in_(list(nodes)), Comment.status == "approved")
-            .order_by(Comment.id)
-        ).scalars()
-        shown_per_root: dict[int, int] = {}
-        for reply in replies:
-            parent = nodes.get(reply.parent_id)
-            # A reply whose parent is not public (held after reports) is hidden with it.
-            if parent is None or shown_per_root.get(reply.root_id, 0) >= MAX_REPLIES_PER_ROOT:
-                continue
-            shown_per_root[reply.root_id] = shown_per_root.get(reply.root_id, 0) + 1
-            node = _public(reply)
-            nodes[reply.id] = node
-            parent["replies"].append(node)
+        replies = _first_replies(list(nodes), MAX_REPLIES_PER_ROOT)
+        _attach(nodes, replies)
+        counts = {r.root_id: r for r in replies}
+        for root in roots:
+            node = nodes[root.id]
+            count = counts.get(root.id)
+            node["reply_count"] = int(count.published) if count else 0
+            shown = [r.id for r in replies if r.root_id == root.id]
+            more = count is not None and count.shown > len(shown)
+            node["more_replies"] = encode_cursor([shown[-1]], REPLIES_SORT) if more else None
+    shown_roots = _prune_tombstones(nodes, [nodes[c.id] for c in roots])
     return {
         "article": {
             "id": article.external_id,
@@ -493,8 +646,8 @@ def list_thread(
         },
         "total": state.approved_count,
         "featured": [] if cursor else _featured(article),
-        "comments": [nodes[c.id] for c in roots],
-        "next_cursor": _next_cursor(roots[-1], sort) if has_more else None,
+        "comments": shown_roots,
+        "next_cursor": _next_cursor(last, sort) if last is not None else None,
     }
 
 
@@ -502,11 +655,90 @@ def _next_cursor(last: Comment, sort: str) -> str:
     return encode_cursor([last.reaction_count, last.id] if sort == "top" else [last.id], sort)
 
 
+def _with_tombstones(
+    article_id: int, roots: list[Comment], sort: str, after: int | None, last: int | None
+) -> list[Comment]:
+    """The page's published roots with the deleted roots between them that still have published
+    replies (a separate lookup, so that the page itself reads published roots only)."""
+    reply = aliased(Comment)
+    query = sa.select(Comment).where(
+        Comment.article_id == article_id,
+        Comment.status == "deleted",
+        Comment.depth == 0,
+        sa.exists().where(reply.root_id == Comment.id, reply.status == "approved"),
+    )
+    low, high = (last, after) if sort == "newest" else (after, last)
+    if low is not None:
+        query = query.where(Comment.id > low)
+    if high is not None:
+        query = query.where(Comment.id < high)
+    tombstones = list(db.session.execute(query.limit(MAX_TOMBSTONES_PER_PAGE)).scalars())
+    if not tombstones:
+        return roots
+    return sorted([*roots, *tombstones], key=lambda c: c.id, reverse=sort == "newest")
+
+
+def list_replies(
+    article: ArticleSnapshot, root_id: int, *, limit: int = 100, cursor: str | None = None
+) -> dict[str, Any]:
+    """The next shown replies of one top-level comment, oldest first, after `cursor`: a reply whose
+    parent is on this page hangs under it, the others (their parents came before) are listed at
+    the top with their parent_id."""
+    root = db.session.get(Comment, root_id)
+    if root is None or root.article_id != article.id or root.depth != 0 or root.status not in SHOWN:
+        raise NotFound("no published comment with this id")
+    after = decode_id_cursor(cursor, REPLIES_SORT) if cursor else 0
+    parent = aliased(Comment)
+    rows = list(
+        db.session.execute(
+            sa.select(*_REPLY_COLUMNS)
+            .join(parent, parent.id == Comment.parent_id)
+            .where(
+                Comment.root_id == root_id,
+                Comment.status.in_(SHOWN),
+                Comment.id > after,
+                parent.status.in_(SHOWN),
+            )
+            .order_by(Comment.id)
+            .limit(limit + 1)
+        )
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    nodes: dict[int, dict[str, Any]] = {}
+    loose: list[dict[str, Any]] = []
+    _attach(nodes, rows, loose)
+    return {
+        "root_id": root_id,
+        "replies": _prune_tombstones(nodes, loose),
+        "next_cursor": encode_cursor([rows[-1].id], REPLIES_SORT) if has_more else None,
+    }
+
+
+def personal_etag(etag: str, own: list[Comment]) -> str:
+    """The public page's ETag with the sender's own comments awaiting review (their versions)."""
+    mine = ",".join(f"{c.id}.{c.version}" for c in own)
+    return hashlib.sha256(f"{etag}|{mine}".encode()).hexdigest()[:32]
+
+
+def article_of_comment(site_id: int, comment_id: int) -> str | None:
+    """The public id of the article a comment of this site is on."""
+    return db.session.execute(
+        sa.select(Article.external_id)
+        .join(Comment, Comment.article_id == Article.id)
+        .where(Comment.id == comment_id, Comment.site_id == site_id)
+    ).scalar_one_or_none()
+
+
+def replies_etag(article: ArticleSnapshot, state: ThreadState, root_id: int, query: dict[str, Any]) -> str:
+    return thread_etag(article, state, {"sort": f"replies:{root_id}", **query})
+
+
 def get_public_comment(site_id: int, comment_id: int) -> dict[str, Any]:
     comment = db.session.get(Comment, comment_id)
     if comment is None or comment.site_id != site_id or comment.status != "approved":
         raise NotFound("no approved comment with this id")
-    return _public(comment)
+    return public_view(comment)
 
 
 # --- late scoring ------------------------------------------------------------------------

@@ -234,6 +234,12 @@ class Comment(db.Model):
     featured_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Optimistic concurrency: the ORM updates WHERE version = the version read (see mapper args).
     version: Mapped[int] = mapped_column(default=1)
+    # SHA-256 of the author token the poster got back (service/self_service/): it proves the
+    # author of an anonymous comment; the token itself is never stored.
+    author_token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # Edits by the author (their previous texts are in comment_edits).
+    edit_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -241,6 +247,22 @@ class Comment(db.Model):
     parent: Mapped[Comment | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
 
     __mapper_args__ = {"version_id_col": version}
+
+
+class CommentEdit(db.Model):
+    """A text a comment had before its author edited it, for moderators (erased with the comment)."""
+
+    __tablename__ = "comment_edits"
+    __table_args__ = (sa.Index("ix_comment_edits_comment", "comment_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    comment_id: Mapped[int] = mapped_column(sa.ForeignKey("comments.id", ondelete="CASCADE"))
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"))
+    text: Mapped[str] = mapped_column(sa.Text)
+    # The comment's status while it had this text.
+    status: Mapped[str] = mapped_column(sa.String(16))
+    # When the author replaced this text.
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ModerationEvent(db.Model):

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 from .auth import Principal
-from .db import Comment, ModeratorNote, OutboxEvent, Report, Site
+from .db import Comment, CommentEdit, ModeratorNote, OutboxEvent, Report, Site
 from .errors import Conflict, NotFound, ServiceError, ValidationFailed
 from .extensions import db
 from .governance import statements
@@ -174,9 +174,12 @@ def erase(principal: Principal, comment_id: int, note: str = "") -> Comment:
     return comment
 
 
-def erase_comment(comment: Comment, actor: str, note: str = "") -> None:
+def erase_comment(
+    comment: Comment, actor: str, note: str = "", *, reason: str = "erasure request", statement: bool = True
+) -> None:
     """Erase one comment (not yet deleted) in the caller's transaction: a person's erasure
-    (service/privacy.py) erases all of theirs in one."""
+    (service/privacy.py) erases all of theirs in one. `statement` False: no statement of reasons
+    (an author's own deletion restricts no one)."""
     # The author's key goes with the rest: take the comment out of their history first.
     count_author(comment.site_id, comment.author_key, comment.status, None)
     comment.text = ERASED
@@ -198,11 +201,13 @@ def erase_comment(comment: Comment, actor: str, note: str = "") -> None:
         .where(ModeratorNote.comment_id == comment.id, ModeratorNote.text != ERASED)
         .values(text=ERASED)
     )
+    db.session.execute(sa.delete(CommentEdit).where(CommentEdit.comment_id == comment.id))
     comment.reports_open = 0
     comment.report_weight = 0.0
-    record_transition(comment, comment.article, "deleted", actor=actor, reason="erasure request", note=note)
+    record_transition(comment, comment.article, "deleted", actor=actor, reason=reason, note=note)
     db.session.flush()
-    statements.issue_for_comment(comment)
+    if statement:
+        statements.issue_for_comment(comment)
     _scrub_outbox(comment)
 
 

@@ -117,6 +117,28 @@ class IdempotencyConflict(Conflict):
     code, title = "idempotency-key-reused", "The Idempotency-Key was used with another request"
 
 
+class AuthorProofRequired(ServiceError):
+    status, code, title = 401, "author-proof-required", "Only the comment's author may do that"
+
+
+class NotCommentAuthor(ServiceError):
+    status, code, title = 403, "not-comment-author", "The token does not prove this comment's author"
+
+
+class EditRefused(Conflict):
+    """An edit the comment's state refuses; `code` says why (service/self_service/rules.py)."""
+
+    TITLES = {
+        "edit-window-closed": "The time to edit this comment is over",
+        "comment-not-editable": "This comment can no longer be edited",
+        "comment-deleted": "This comment was deleted",
+    }
+
+    def __init__(self, code: str, detail: str, **extra: Any):
+        super().__init__(detail, **extra)
+        self.code, self.title = code, self.TITLES[code]
+
+
 class PreconditionFailed(ServiceError):
     status, code, title = 412, "precondition-failed", "The resource changed since it was read"
 

@@ -18,6 +18,7 @@ from .identity.tokens import VERIFIED_PREFIX
 from .moderation.policy import POLICY_LABELS
 from .scoring.base import OPTIONAL_LABELS
 from .scoring.engine import ExplanationCache
+from .self_service.store import edit_history
 
 QUEUES = ("held", "pending", "reported", "rejected", "approved")
 SORTS = ("oldest", "newest", "toxic", "reported")
@@ -293,7 +294,12 @@ def queue_items(rows: list[QueueRow], explainer: ExplanationCache | None = None)
             sa.select(Report).where(Report.comment_id.in_(reported)).order_by(Report.id)
         ).scalars():
             reports.setdefault(report.comment_id, []).append(report)
-    return [comment_detail(c, parents.get(c.parent_id), reports.get(c.id, []), explainer) for c in rows]
+    # The texts edited comments had before (one more query, only when some comment was edited).
+    edits = edit_history([c.id for c in rows if c.edit_count])
+    return [
+        comment_detail(c, parents.get(c.parent_id), reports.get(c.id, []), explainer, edits.get(c.id, []))
+        for c in rows
+    ]
 
 
 def _reasons_with_text(comment: Comment) -> list[dict[str, Any]]:
@@ -326,6 +332,7 @@ def comment_detail(
     parent: Comment | None,
     reports: list[Report],
     explainer: ExplanationCache | None = None,
+    edits: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     highlights = None
     if explainer is not None and comment.scores and comment.max_score >= 0.3 and comment.status != "deleted":
@@ -383,6 +390,8 @@ def comment_detail(
         "language": comment.language,
         "created_at": comment.created_at,
         "updated_at": comment.updated_at,
+        "edited_at": comment.edited_at,
+        "edits": edits or [],
     }
 
 

@@ -196,6 +196,9 @@ _COMMENT_DEFAULTS = {
     "text_band3": None,
     "spam": False,
     "language": None,
+    "author_token_hash": None,
+    "edit_count": 0,
+    "edited_at": None,
 }
 
 
@@ -393,12 +396,14 @@ _INSERT_COMMENT_PG = sa.text(
             author_email, author_user_id, author_key, author_verified, network_key, text, text_hash,
             text_band0, text_band1, text_band2, text_band3, spam, language, scores, model_name,
             model_version, reasons, max_score, report_count, reports_open, report_weight,
-            reaction_count, featured_at, version, created_at, updated_at)
+            reaction_count, featured_at, version, author_token_hash, edit_count, edited_at, created_at,
+            updated_at)
         VALUES (:site_id, :article_id, :parent_id, :root_id, :depth, :status, :author_name,
             :author_email, :author_user_id, :author_key, :author_verified, :network_key, :text,
             :text_hash, :text_band0, :text_band1, :text_band2, :text_band3, :spam, :language, :scores,
             :model_name, :model_version, :reasons, :max_score, :report_count, :reports_open,
-            :report_weight, :reaction_count, :featured_at, :version, :created_at, :updated_at)
+            :report_weight, :reaction_count, :featured_at, :version, :author_token_hash, :edit_count,
+            :edited_at, :created_at, :updated_at)
         RETURNING id
     ), event AS (
         INSERT INTO moderation_events (comment_id, site_id, actor, from_status, to_status, reason,

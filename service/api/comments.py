@@ -15,23 +15,30 @@ from ..articles import cached_article, thread_state
 from ..auth import current_principal
 from ..engagement import reactions
 from ..engagement.counts import comment_counts
-from ..errors import ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..extensions import limiter
 from ..schemas.comments import (
     CommentCreatedSchema,
     CommentCreateSchema,
+    CommentEditSchema,
     CountsQuerySchema,
     CountsSchema,
+    OwnCommentSchema,
     PublicCommentSchema,
     ReactionResultSchema,
     ReactionSchema,
     RenderTokenRequestSchema,
     RenderTokenSchema,
+    RepliesQuerySchema,
+    RepliesSchema,
     ThreadQuerySchema,
     ThreadSchema,
 )
 from ..schemas.common import ProblemSchema
 from ..schemas.moderation import ReportCreatedSchema, ReportCreateSchema
+from ..self_service import store as self_service
+from ..self_service.store import AuthorProof
+from ..self_service.tokens import parse_header
 from ..sites import site_settings
 from ..spam.bots import issue_render_token
 from ..spam.velocity import network_key
@@ -110,26 +117,86 @@ class Comments(MethodView):
         return result.body, result.status_code, headers
 
 
+# The author's proofs, for their own comments (service/self_service/).
+AUTHOR_HEADERS = [
+    {
+        "in": "header",
+        "name": "Author-Token",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "author tokens the comments were posted with (comma-separated, at most 50)",
+    },
+    {
+        "in": "header",
+        "name": "Reader-Token",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": "a reader token: the signed-in reader's own comments",
+    },
+]
+NOT_AUTHOR = {"schema": ProblemSchema, "description": "Not the author's token (not-comment-author)"}
+# Personalised answers (the author's own pending comments) must not be shared by caches.
+VARY = "Author-Token, Reader-Token"
+
+
+def _author_proof(site_id: int) -> AuthorProof | None:
+    """The Author-Token and Reader-Token headers; None when the request sends neither."""
+    tokens, reader_token = request.headers.get("Author-Token"), request.headers.get("Reader-Token")
+    if tokens is None and reader_token is None:
+        return None
+    try:
+        parsed = parse_header(tokens)
+    except ValueError as error:
+        raise ValidationFailed("Author-Token", str(error), "headers") from None
+    reader = None
+    if reader_token is not None:
+        reader = workflow.verified_reader(reader_token, site_settings(site_id).sso.valid())
+    return AuthorProof(dict(parsed or []), reader)
+
+
+def _cached_page(etag: str, build) -> bytes:
+    """The hot path of the service: a page already built for this ETag is served as it is."""
+    pages: workflow.PageCache = current_app.extensions["thread_pages"]
+    page = pages.get(etag)
+    if page is None:
+        page = json.dumps(build()).encode()
+        pages.put(etag, page)
+    return page
+
+
 @blp.route("/articles/<string:article_id>/comments")
 class Thread(MethodView):
     @authorized(blp, "embed")
     @blp.arguments(ThreadQuerySchema(), location="query")
     @blp.response(200, ThreadSchema)
     @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
+    @blp.doc(parameters=AUTHOR_HEADERS)
     def get(self, query, article_id):
-        """List an article's approved comments, threaded, a page of top-level comments at a time"""
-        article = cached_article(current_principal().site_id, article_id)
+        """List an article's approved comments, threaded, a page of top-level comments at a time
+        (with an Author-Token or Reader-Token, the sender's own comments awaiting review too)"""
+        site_id = current_principal().site_id
+        article = cached_article(site_id, article_id)
         state = thread_state(article) if article else None
-        etag = workflow.thread_etag(article, state, query)
-        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+        etag = public_etag = workflow.thread_etag(article, state, query)
+        proof = _author_proof(site_id)
+        own = []
+        if proof is not None and article is not None and not query.get("cursor"):
+            own = self_service.awaiting_review(site_id, article.id, proof)
+            if own:
+                etag = workflow.personal_etag(etag, own)
+        cache = "private, no-cache" if proof is not None else "no-cache"
+        headers = {"ETag": f'"{etag}"', "Cache-Control": cache, "Vary": VARY}
         if request.if_none_match.contains(etag):
             return current_app.response_class(status=304, headers=headers)
-        # The hot path of the service: a page already built for this ETag is served as it is.
-        pages: workflow.PageCache = current_app.extensions["thread_pages"]
-        page = pages.get(etag)
-        if page is None:
-            page = json.dumps(ThreadSchema().dump(workflow.list_thread(article, state, **query))).encode()
-            pages.put(etag, page)
+        page = _cached_page(
+            public_etag, lambda: ThreadSchema().dump(workflow.list_thread(article, state, **query))
+        )
+        if own:
+            data = json.loads(page)
+            data["awaiting_review"] = PublicCommentSchema(many=True).dump(
+                [{**workflow.public_view(c), "pending": True} for c in own]
+            )
+            page = json.dumps(data).encode()
         return current_app.response_class(page, mimetype="application/json", headers=headers)
 
 
@@ -138,9 +205,83 @@ class OneComment(MethodView):
     @authorized(blp, "embed")
     @blp.response(200, PublicCommentSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No approved comment with this id")
+    @blp.doc(parameters=AUTHOR_HEADERS)
     def get(self, comment_id):
-        """Read one approved comment"""
-        return workflow.get_public_comment(current_principal().site_id, comment_id)
+        """Read one approved comment (or, with its author's token, the author's comment awaiting
+        review, marked pending)"""
+        site_id = current_principal().site_id
+        proof = _author_proof(site_id)
+        if proof is not None:
+            own = self_service.own_pending(site_id, comment_id, proof)
+            if own is not None:
+                return {**workflow.public_view(own), "pending": True}
+        return workflow.get_public_comment(site_id, comment_id)
+
+    @authorized(blp, "embed")
+    @limiter.limit(post_limit)
+    @blp.arguments(CommentEditSchema())
+    @blp.response(200, OwnCommentSchema)
+    @blp.alt_response(404, schema=ProblemSchema, description="No comment with this id on the site")
+    @blp.alt_response(
+        409,
+        schema=ProblemSchema,
+        description="edit-window-closed, comment-not-editable,"
+        " comment-deleted, article-closed, or a moderator's decision came first",
+    )
+    @blp.alt_response(422, schema=ProblemSchema, description="Invalid fields")
+    @blp.alt_response(429, **RATE_LIMITED)
+    @blp.doc(parameters=AUTHOR_HEADERS)
+    def patch(self, data, comment_id):
+        """Edit one's own comment within the site's edit window: checked, scored and decided again
+        like a new comment (a 401 without Author-Token or Reader-Token, a 403 with another's)"""
+        site_id = current_principal().site_id
+        comment = self_service.edit_comment(
+            site_id,
+            comment_id,
+            data["text"],
+            _author_proof(site_id),
+            engine=current_app.extensions["scoring"],
+            deadline=current_app.config["SCORING_DEADLINE_MS"] / 1000,
+        )
+        return self_service.own_view(comment, site_settings(site_id).policy.edit_window_minutes)
+
+    @authorized(blp, "embed")
+    @limiter.limit(post_limit)
+    @blp.response(204)
+    @blp.alt_response(404, schema=ProblemSchema, description="No comment with this id on the site")
+    @blp.alt_response(409, schema=ProblemSchema, description="A moderator's decision came first")
+    @blp.alt_response(429, **RATE_LIMITED)
+    @blp.doc(parameters=AUTHOR_HEADERS)
+    def delete(self, comment_id):
+        """Delete one's own comment: its text and author go from public view (a reply keeps its
+        place under a tombstone); the audit trail stays"""
+        site_id = current_principal().site_id
+        self_service.delete_comment(site_id, comment_id, _author_proof(site_id))
+
+
+@blp.route("/comments/<int:comment_id>/replies")
+class Replies(MethodView):
+    @authorized(blp, "embed")
+    @blp.arguments(RepliesQuerySchema(), location="query")
+    @blp.response(200, RepliesSchema)
+    @blp.alt_response(304, description="Not modified since the ETag sent in If-None-Match")
+    @blp.alt_response(404, schema=ProblemSchema, description="No published top-level comment with this id")
+    def get(self, query, comment_id):
+        """More replies of a top-level comment, oldest first, from the thread's more_replies cursor"""
+        site_id = current_principal().site_id
+        external_id = workflow.article_of_comment(site_id, comment_id)
+        article = cached_article(site_id, external_id) if external_id else None
+        if article is None:
+            raise NotFound("no published comment with this id")
+        state = thread_state(article)
+        etag = workflow.replies_etag(article, state, comment_id, query)
+        headers = {"ETag": f'"{etag}"', "Cache-Control": "no-cache"}
+        if request.if_none_match.contains(etag):
+            return current_app.response_class(status=304, headers=headers)
+        page = _cached_page(
+            etag, lambda: RepliesSchema().dump(workflow.list_replies(article, comment_id, **query))
+        )
+        return current_app.response_class(page, mimetype="application/json", headers=headers)
 
 
 @blp.route("/comments/<int:comment_id>/reports", methods=["POST"])

@@ -116,6 +116,8 @@ def _unstated_events(*conditions, changed_only: bool = True) -> sa.Select:
     restricts nothing new, unless it answers a notice (its ground changes)."""
     if changed_only:
         conditions = (*conditions, ModerationEvent.from_status.is_distinct_from(ModerationEvent.to_status))
+    # An author deleting their own comment restricts no one (service/self_service/).
+    conditions = (*conditions, ModerationEvent.actor != "author")
     return (
         sa.select(ModerationEvent)
         .where(

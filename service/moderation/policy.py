@@ -80,6 +80,9 @@ class Policy:
     # Bot checks (honeypot, render token): a failed one holds, never rejects.
     bot_checks: bool = True
     bot_min_seconds: float = 2.0
+    # --- author self-service (service/self_service/) ---
+    # Minutes after posting in which an author may edit their comment (0: no edits).
+    edit_window_minutes: float = 15
     # --- languages (service/languages/) ---
     # Comments in a language the site's model does not cover: hold them for review, publish them
     # as the model scores them, or score them with the multilingual backend (MULTILINGUAL_SCORER;

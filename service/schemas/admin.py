@@ -131,6 +131,10 @@ class PolicySchema(Schema):
         metadata={"description": "honeypot and render-token checks (they hold, never reject)"}
     )
     bot_min_seconds = fields.Float(validate=validate.Range(min=0, max=60))
+    edit_window_minutes = fields.Float(
+        validate=validate.Range(min=0, max=7 * 24 * 60),
+        metadata={"description": "minutes after posting in which authors may edit their comment (0: never)"},
+    )
     unsupported_language = fields.String(
         validate=validate.OneOf(["hold", "publish", "score"]),
         metadata={

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from ..engagement.rules import MAX_COUNT_IDS, MAX_FEATURED
-from .common import CleanString, CursorQuerySchema, StrictInteger
+from .common import CleanString, CursorQuerySchema, QueryInteger, StrictInteger
 
 MAX_TEXT = 5000
 
@@ -95,6 +95,40 @@ class CommentCreatedSchema(Schema):
     article_id = fields.String(required=True)
     parent_id = fields.Integer(allow_none=True)
     created_at = fields.DateTime(required=True)
+    author_token = fields.String(
+        required=True,
+        metadata={
+            "description": "the author's secret proof (shown once, kept only as a hash): send it as the"
+            " Author-Token header to edit or delete the comment, or to see it while it awaits review"
+        },
+    )
+    editable_until = fields.DateTime(
+        allow_none=True, metadata={"description": "the end of the site's edit window; null: no edits"}
+    )
+
+
+class OwnCommentSchema(Schema):
+    """The author's view of their comment after an edit: decided again, like a new comment."""
+
+    id = fields.Integer(required=True)
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf(["pending", "approved", "held", "rejected"]),
+        metadata={
+            "description": "approved: published; pending or held: awaiting review (the author alone sees it)"
+        },
+    )
+    published = fields.Boolean(required=True)
+    article_id = fields.String(required=True)
+    parent_id = fields.Integer(allow_none=True)
+    text = fields.String(required=True)
+    created_at = fields.DateTime(required=True)
+    edited_at = fields.DateTime(allow_none=True)
+    editable_until = fields.DateTime(allow_none=True)
+
+
+class CommentEditSchema(Schema):
+    text = CleanString(max_length=MAX_TEXT, one_line=False, required=True)
 
 
 class AuthorOutSchema(Schema):
@@ -111,7 +145,27 @@ class PublicCommentSchema(Schema):
     created_at = fields.DateTime(required=True)
     likes = fields.Integer(required=True, metadata={"description": "readers' likes, one per reader"})
     featured = fields.Boolean(required=True, metadata={"description": "an editor's pick"})
+    edited_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the author last edited it; null: never"}
+    )
+    deleted = fields.Boolean(
+        dump_default=False,
+        metadata={"description": "a deleted comment (no author, no text) kept for the replies under it"},
+    )
+    pending = fields.Boolean(
+        metadata={"description": "awaiting review: shown only to its author (Author-Token, Reader-Token)"}
+    )
     replies = fields.List(fields.Nested(lambda: PublicCommentSchema()), dump_default=list)
+    reply_count = fields.Integer(
+        metadata={"description": "top-level comments: how many published replies are under it"}
+    )
+    more_replies = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "top-level comments: more replies than shown here; pass as cursor to"
+            " GET /v1/comments/{id}/replies"
+        },
+    )
 
 
 class PublicArticleSchema(Schema):
@@ -162,6 +216,30 @@ class ThreadSchema(Schema):
     )
     comments = fields.List(fields.Nested(PublicCommentSchema), required=True)
     next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for the next page"})
+    awaiting_review = fields.List(
+        fields.Nested(PublicCommentSchema),
+        metadata={
+            "description": "with an Author-Token or Reader-Token header, on the first page: the sender's"
+            " own comments on this article that await review (each with parent_id)"
+        },
+    )
+
+
+class RepliesQuerySchema(CursorQuerySchema):
+    limit = QueryInteger(load_default=100, validate=validate.Range(min=1, max=200))
+
+
+class RepliesSchema(Schema):
+    root_id = fields.Integer(required=True)
+    replies = fields.List(
+        fields.Nested(PublicCommentSchema),
+        required=True,
+        metadata={
+            "description": "oldest first; a reply whose parent came on an earlier page is listed here"
+            " with its parent_id, the others are nested under their parents"
+        },
+    )
+    next_cursor = fields.String(allow_none=True, metadata={"description": "pass as cursor for more"})
 
 
 class RenderTokenRequestSchema(Schema):

@@ -112,6 +112,12 @@ class ReportViewSchema(Schema):
     outcome = fields.String(allow_none=True, metadata={"description": "upheld or dismissed, once resolved"})
 
 
+class EditViewSchema(Schema):
+    text = fields.String(required=True)
+    status = fields.String(required=True, metadata={"description": "the comment's status with this text"})
+    replaced_at = fields.DateTime(required=True, metadata={"description": "when the author replaced it"})
+
+
 class QueueItemSchema(Schema):
     id = fields.Integer(required=True)
     site_id = fields.Integer(required=True)
@@ -152,6 +158,14 @@ class QueueItemSchema(Schema):
     )
     created_at = fields.DateTime(required=True)
     updated_at = fields.DateTime(required=True)
+    edited_at = fields.DateTime(
+        allow_none=True, metadata={"description": "when the author last edited the text; null: never"}
+    )
+    edits = fields.List(
+        fields.Nested(EditViewSchema),
+        required=True,
+        metadata={"description": "the texts the comment had before its author's edits, oldest first"},
+    )
 
 
 class QueuePageSchema(Schema):

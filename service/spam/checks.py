@@ -40,6 +40,10 @@ HOLD_CODES = frozenset(
     }
 )
 SPAM_CODES = REJECT_CODES | HOLD_CODES
+# What the rules found about the poster rather than the text: an edit keeps them.
+POSTER_CODES = frozenset(
+    {"velocity", "bot_honeypot", "bot_too_fast", "bot_token_invalid", "bot_token_expired"}
+)
 # One reader thanking two articles the same way, or two readers agreeing in the same words, is
 # not a wave; three copies are.
 DUPLICATE_MIN_ARTICLES = 3
@@ -103,11 +107,13 @@ def check_comment(
     render_secret: bytes,
     now: datetime,
     connection: sa.Connection | None = None,
+    velocity: bool = True,
 ) -> SpamFindings:
     """Every spam rule on a new comment, after one read (see the module). Velocity past the limit
     with the `throttle` action raises TooManyRequests (nothing is stored). `article_id` is the
     article's public id (render tokens name it), `article_pk` its row id (copies are told apart
-    by it); `reader_key` a verified reader's key, `network` the keyed hash of the network."""
+    by it); `reader_key` a verified reader's key, `network` the keyed hash of the network.
+    `velocity` False: an edit, which posts nothing new."""
     links = find_links(text)
     allowed = allowed_domains(policy, own_origins)
     found = SpamFindings(fingerprint=fingerprint(text), scoring_text=_scoring_text(text, links, allowed))
@@ -141,7 +147,8 @@ def check_comment(
             if reason is not None:
                 found.holds.append(reason)
 
-    found.holds.extend(_velocity(policy, recent, now))
+    if velocity:
+        found.holds.extend(_velocity(policy, recent, now))
     if copies is not None:
         duplicate = judge_duplicates(
             copies,

@@ -24,6 +24,8 @@ EVENT_TYPES = (
     "comment.rejected",
     "comment.reported",
     "comment.deleted",
+    # The author edited their comment (the new text; a changed status comes as its own event too).
+    "comment.edited",
     # A comment waited in a queue past its site's target (service/queue_targets.py).
     "queue.target_missed",
     # DSA: a notice of illegal content arrived, was decided; a restriction's statement of reasons.
