@@ -11,7 +11,10 @@ from flask import Flask, Response, request
 
 # The embed's public endpoints: these prefixes and what lies under them.
 PUBLIC_PREFIXES = ("/v1/comments", "/v1/articles")
-ALLOWED_HEADERS = frozenset({"authorization", "content-type", "idempotency-key", "if-none-match"})
+ALLOWED_HEADERS = frozenset(
+    # Author-Token and Reader-Token: an author's own comments (service/self_service/).
+    {"authorization", "content-type", "idempotency-key", "if-none-match", "author-token", "reader-token"}
+)
 EXPOSED_HEADERS = "ETag, Idempotent-Replayed, Retry-After, X-Request-Id"
 METHODS = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
 MAX_AGE = "86400"

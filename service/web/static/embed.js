@@ -56,6 +56,14 @@
     ["STATEMENT_CATEGORY_ANIMAL_WELFARE", "Animal welfare"],
     ["STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE", "Another kind of illegal content"]
   ];
+  // Authors' own comments (edit, delete, awaiting review) and long threads: their words.
+  var OWN_TEXT = {
+    edit: "Edit", del: "Delete", save: "Save", cancel: "Cancel", confirmDel: "Delete this comment?", yesDel: "Yes, delete",
+    edited: "(edited)", pending: "Awaiting review — only you can see this.", deleted: "This comment was deleted.",
+    saved: "Your edit is published.", savedHeld: "Your edit is awaiting review.", savedRejected: "Your edit breaks this site's rules and is not published.",
+    late: "The time to edit this comment is over.", notYours: "This comment can no longer be changed from this browser.",
+    failed: "That did not work. Please try again.", moreReplies: function (n) { return "Show more replies (" + n + ")"; }
+  };
   var uid = 0;
 
   // --- DOM helpers: text only -------------------------------------------------------------
@@ -82,6 +90,23 @@
   function when(iso) {
     var d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
     return isNaN(d) ? "" : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  }
+
+  // The author tokens of the reader's comments, kept in this browser per comment:
+  // {id: [token, editable_until]}.
+  var OWN_KEY = "cms-own:" + base + ":" + articleId;
+  function owned() {
+    try { return JSON.parse(localStorage.getItem(OWN_KEY)) || {}; } catch (e) { return {}; }
+  }
+  function own(cid, entry) {
+    var all = owned();
+    if (entry === undefined) return all[cid];
+    if (entry) all[cid] = entry; else delete all[cid];
+    try { localStorage.setItem(OWN_KEY, JSON.stringify(all)); } catch (e) { /* private mode: no self-service */ }
+  }
+  function ownTokens() {
+    var all = owned();
+    return Object.keys(all).slice(-50).map(function (k) { return all[k][0]; }).join(",");
   }
 
   // --- API --------------------------------------------------------------------------------
@@ -329,6 +354,7 @@
       fetchRenderToken();
       var parent = replyTo;
       fields.text.input.value = "";
+      if (d.author_token) own(d.id, [d.author_token, d.editable_until]);
       if (d.status === "approved") {
         var author = body.author || { name: tokenName(readerToken) || "You" };
         var node = { id: d.id, parent_id: d.parent_id, author: author, text: body.text, created_at: d.created_at, replies: [] };
@@ -340,6 +366,7 @@
         say(formMsg, "Your comment was not published because it breaks this site's rules.", "error");
       } else {
         setReply(null);
+        addComment({ id: d.id, parent_id: d.parent_id, author: body.author || { name: tokenName(readerToken) || "You" }, text: body.text, created_at: d.created_at, pending: true, replies: [] }, parent, true);
         say(formMsg, "Thanks! Your comment is awaiting review and will appear once a moderator approves it.", "info");
       }
       return;
@@ -400,13 +427,18 @@
   function renderComment(c) {
     var repliesList = el("ol", { class: "cms-replies" });
     var slot = el("div", { class: "cms-slot" });
+    if (c.deleted) return withReplies(el("li", { class: "cms-comment cms-deleted", "data-comment-id": String(c.id) }, [
+      el("article", {}, [el("p", { class: "cms-text", text: OWN_TEXT.deleted })]), repliesList]), c, repliesList);
     var heading = el("div", { class: "cms-meta" }, [
       el("span", { class: "cms-author", text: c.author.name }),
       el("time", { datetime: c.created_at, text: when(c.created_at) }),
-      c.featured ? el("span", { class: "cms-badge", text: UI.featured }) : null
+      c.featured ? el("span", { class: "cms-badge", text: UI.featured }) : null,
+      c.edited_at ? el("span", { class: "cms-edited", text: OWN_TEXT.edited }) : null,
+      c.pending ? el("span", { class: "cms-pending-note", text: OWN_TEXT.pending }) : null
     ]);
     var body = el("div", { class: "cms-text", text: c.text });
     var actions = el("div", { class: "cms-comment-actions" }, [likeButton(c, slot)]);
+    if (own(c.id)) ownControls(c, body, actions, slot);
     if (!closed) actions.appendChild(el("button", { type: "button", class: "cms-link", text: "Reply", "aria-label": "Reply to " + c.author.name, onclick: function () { setReply(c, slot); } }));
     var reportBtn = el("button", { type: "button", class: "cms-link", text: "Report", "aria-expanded": "false" });
     reportBtn.addEventListener("click", function () { openReport(c, slot, reportBtn); });
@@ -418,8 +450,13 @@
       el("article", { "aria-label": "Comment by " + c.author.name }, [heading, body, actions, slot]),
       repliesList
     ]);
+    if (c.pending) item.className += " cms-pending";
+    return withReplies(item, c, repliesList);
+  }
+  function withReplies(item, c, repliesList) {
     item._replies = repliesList;
     (c.replies || []).forEach(function (r) { repliesList.appendChild(renderComment(r)); });
+    if (c.more_replies) moreReplies(item, c);
     return item;
   }
 
@@ -465,6 +502,83 @@
       }).then(function () { all.forEach(function (b) { b.disabled = false; }); });
     });
     return button;
+  }
+
+  // "Show more replies (N)": the rest of a long thread, a page at a time, each reply under its parent.
+  function moreReplies(item, c) {
+    var cursor = c.more_replies;
+    var left = c.reply_count - item.querySelectorAll(".cms-replies .cms-comment").length;
+    var btn = el("button", { type: "button", class: "cms-link cms-more-replies", text: OWN_TEXT.moreReplies(left) });
+    btn.addEventListener("click", function () {
+      btn.disabled = true;
+      api("GET", "/v1/comments/" + c.id + "/replies?limit=100&cursor=" + encodeURIComponent(cursor)).then(function (res) {
+        btn.disabled = false;
+        if (!res.ok) return;
+        res.data.replies.forEach(function (r) {
+          var parent = r.parent_id === c.id ? item : item.querySelector('[data-comment-id="' + r.parent_id + '"]');
+          if (parent) parent._replies.appendChild(renderComment(r));
+          left -= 1;
+        });
+        cursor = res.data.next_cursor;
+        btn.textContent = OWN_TEXT.moreReplies(Math.max(left, 1));
+        btn.hidden = !cursor;
+      }, function () { btn.disabled = false; });
+    });
+    item.appendChild(btn);
+  }
+
+  // Edit (while the site's window is open) and delete, on the reader's own comments.
+  function ownControls(c, body, actions, slot) {
+    var entry = own(c.id);
+    var msg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+    slot.appendChild(msg);
+    function send(method, payload) {
+      return api(method, "/v1/comments/" + c.id, payload, { "Author-Token": entry[0] }).then(function (res) {
+        if (res.status === 403 || res.status === 401) { own(c.id, null); say(msg, OWN_TEXT.notYours, "error"); }
+        else if (res.data.code === "edit-window-closed") { editBtn.remove(); say(msg, OWN_TEXT.late, "error"); }
+        else if (!res.ok) say(msg, res.data.detail || OWN_TEXT.failed, "error");
+        return res;
+      }, function () { say(msg, OWN_TEXT.failed, "error"); return { ok: false, data: {} }; });
+    }
+    var editBtn = el("button", { type: "button", class: "cms-link", text: OWN_TEXT.edit, onclick: function () {
+      var area = el("textarea", { rows: "4", maxlength: "5000", "aria-label": OWN_TEXT.edit });
+      area.value = body.textContent;
+      var box = el("form", { class: "cms-report cms-edit" }, [area, el("div", { class: "cms-row" }, [
+        el("button", { type: "submit", class: "cms-btn", text: OWN_TEXT.save }),
+        el("button", { type: "button", class: "cms-link", text: OWN_TEXT.cancel, onclick: function () { box.remove(); body.hidden = false; } })])]);
+      box.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        send("PATCH", { text: area.value }).then(function (res) {
+          if (!res.ok) return;
+          box.remove();
+          body.textContent = res.data.text;
+          body.hidden = false;
+          var st = res.data.status;
+          say(msg, st === "approved" ? OWN_TEXT.saved : st === "rejected" ? OWN_TEXT.savedRejected : OWN_TEXT.savedHeld, st === "approved" ? "ok" : "info");
+        });
+      });
+      body.hidden = true;
+      body.parentNode.insertBefore(box, body.nextSibling);
+      area.focus();
+    } });
+    if (entry[1] && new Date(entry[1]) > new Date()) actions.appendChild(editBtn);
+    actions.appendChild(el("button", { type: "button", class: "cms-link", text: OWN_TEXT.del, onclick: function () {
+      var box = el("div", { class: "cms-report cms-confirm", role: "group" }, [OWN_TEXT.confirmDel, " ",
+        el("button", { type: "button", class: "cms-btn", text: OWN_TEXT.yesDel, onclick: function () {
+          send("DELETE").then(function (res) {
+            if (res.status !== 204) return;
+            own(c.id, null);
+            var item = slot.closest(".cms-comment");
+            if (!c.pending) { total -= 1; updateHeading(); }
+            if (!item._replies.firstChild) return item.remove();
+            var gone = renderComment({ id: c.id, deleted: true, replies: [] });
+            while (item._replies.firstChild) gone._replies.appendChild(item._replies.firstChild);
+            item.replaceWith(gone);
+          });
+        } }),
+        el("button", { type: "button", class: "cms-link", text: OWN_TEXT.cancel, onclick: function () { box.remove(); } })]);
+      slot.appendChild(box);
+    } }));
   }
 
   function openReport(c, slot, button) {
@@ -570,12 +684,13 @@
     category.focus();
   }
 
-  function addComment(c, parent) {
+  function addComment(c, parent, unpublished) {
     if (list.querySelector('[data-comment-id="' + c.id + '"]')) return; // posted here and heard live
     var node = renderComment(c);
     var parentItem = parent && list.querySelector('[data-comment-id="' + parent.id + '"]');
     if (parentItem) parentItem._replies.appendChild(node);
     else list.insertBefore(node, list.firstChild);
+    if (unpublished) { empty.hidden = true; return; }
     total += 1;
     updateHeading();
     empty.hidden = true;
@@ -586,7 +701,8 @@
   function load(cursor) {
     var path = "/v1/articles/" + encodeURIComponent(articleId) + "/comments?limit=20&sort=" + sortSelect.value + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
     moreBtn.disabled = true;
-    return api("GET", path).then(function (res) {
+    var mine = !cursor && ownTokens();
+    return api("GET", path, null, mine ? { "Author-Token": mine } : null).then(function (res) {
       moreBtn.disabled = false;
       if (!res.ok) throw new Error(res.data.detail || "HTTP " + res.status);
       loadError.hidden = true;
@@ -602,6 +718,7 @@
       d.comments.forEach(function (c) {
         if (!list.querySelector('[data-comment-id="' + c.id + '"]')) list.appendChild(renderComment(c));
       });
+      (d.awaiting_review || []).forEach(function (c) { addComment(c, c.parent_id && { id: c.parent_id }, true); });
       empty.hidden = list.children.length > 0 || closed;
       nextCursor = d.next_cursor;
       moreBtn.hidden = !nextCursor;
