@@ -9,8 +9,8 @@ import pytest
 import sqlalchemy as sa
 
 from service.db import Comment, ModerationEvent, OutboxEvent
-from service.governance.tables import Statement
 from service.extensions import db
+from service.governance.tables import Statement
 
 
 @pytest.fixture
