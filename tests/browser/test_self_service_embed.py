@@ -58,7 +58,7 @@ def test_reader_edits_and_deletes_their_own_comment(server, new_page, page_error
     assert not page_errors.errors and not page_errors.dialogs
 
 
-def test_an_edit_into_an_insult_awaits_review_and_only_its_author_sees_it(server, new_page):
+def test_an_edit_into_an_insult_awaits_review_and_only_its_author_sees_it(server, new_page, console):
     page = new_page()
     page.goto(f"{server.url}/demo?as=anonymous")
     post_in_embed(page, FRIENDLY, name="Ada")
@@ -75,6 +75,11 @@ def test_an_edit_into_an_insult_awaits_review_and_only_its_author_sees_it(server
     stranger.goto(f"{server.url}/demo?as=anonymous")
     expect(stranger.locator(".cms-title")).to_have_text("0 comments")
     expect(stranger.locator(EMBED_LIST)).not_to_contain_text(INSULT)
+
+    # Moderators see the held edit with the text it replaced.
+    card = console().locator(".card", has_text=INSULT)
+    card.get_by_text("Edited by the author once").click()
+    expect(card.locator(".edits")).to_contain_text(FRIENDLY)
 
 
 def test_long_threads_show_more_replies(server, new_page):

@@ -533,6 +533,13 @@
       item.reasons.map(reasonItem)) : null;
 
     var reports = (item.reports || []).length ? reportsBox(item) : null;
+    // The texts the author replaced (edits within the site's window), oldest first.
+    var edits = (item.edits || []).length ? el("details", { class: "edits" }, [
+      el("summary", { text: "Edited by the author " + (item.edits.length === 1 ? "once" : item.edits.length + " times") + " · earlier versions" }),
+      el("ol", null, item.edits.map(function (e) {
+        return el("li", null, [el("span", { class: "muted small", text: e.status + " until " + when(e.replaced_at) }), el("p", { class: "parent-text", text: e.text })]);
+      }))
+    ]) : null;
 
     var reason = el("select", { class: "reject-reason", "aria-label": "Rejection reason for comment " + item.id });
     fillReasonSelect(reason, item.site_id);
@@ -557,7 +564,7 @@
       ]),
       parent,
       el("div", { class: "card-body" }, [
-        el("div", { class: "card-main" }, [authorLine, highlighted(item), reasons, reports]),
+        el("div", { class: "card-main" }, [authorLine, highlighted(item), edits, reasons, reports]),
         el("div", { class: "card-side" }, [
           el("h3", { text: "Scores" }), scoreBars(item.scores),
           item.model ? el("p", { class: "muted small", text: item.model.name + " " + item.model.version }) : null
