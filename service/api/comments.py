@@ -205,6 +205,7 @@ class OneComment(MethodView):
     @authorized(blp, "embed")
     @blp.response(200, PublicCommentSchema)
     @blp.alt_response(404, schema=ProblemSchema, description="No approved comment with this id")
+    @blp.alt_response(422, schema=ProblemSchema, description="A malformed Author-Token header")
     @blp.doc(parameters=AUTHOR_HEADERS)
     def get(self, comment_id):
         """Read one approved comment (or, with its author's token, the author's comment awaiting
@@ -250,6 +251,7 @@ class OneComment(MethodView):
     @blp.response(204)
     @blp.alt_response(404, schema=ProblemSchema, description="No comment with this id on the site")
     @blp.alt_response(409, schema=ProblemSchema, description="A moderator's decision came first")
+    @blp.alt_response(422, schema=ProblemSchema, description="A malformed Author-Token header")
     @blp.alt_response(429, **RATE_LIMITED)
     @blp.doc(parameters=AUTHOR_HEADERS)
     def delete(self, comment_id):
