@@ -85,11 +85,19 @@ def test_reader_sees_friendly_comment_published_and_insult_awaiting_review(serve
 
     post_in_embed(page, INSULT, name="Troll")
     expect(page.locator(".cms-msg.cms-info")).to_contain_text("awaiting review")
-    expect(page.locator(EMBED_LIST)).not_to_contain_text(INSULT)
+    # Its author alone sees it, marked as awaiting review, with nothing to reply to or report.
+    held = page.locator(".cms-pending", has_text=INSULT)
+    expect(held).to_contain_text("Awaiting review")
+    expect(held.get_by_role("button", name="Report")).to_have_count(0)
 
     page.reload()
     expect(page.locator(EMBED_LIST)).to_contain_text(FRIENDLY)
-    expect(page.locator(EMBED_LIST)).not_to_contain_text(INSULT)
+    expect(page.locator(".cms-pending")).to_have_text(re.compile("Awaiting review.*" + re.escape(INSULT)))
+    expect(page.locator(".cms-title")).to_have_text("1 comment")
+    stranger = new_page()
+    stranger.goto(f"{server.url}/demo?as=anonymous")
+    expect(stranger.locator(EMBED_LIST)).to_contain_text(FRIENDLY)
+    expect(stranger.locator(EMBED_LIST)).not_to_contain_text(INSULT)
     assert not page_errors.errors and not page_errors.dialogs
 
 

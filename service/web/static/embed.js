@@ -450,7 +450,10 @@
       el("article", { "aria-label": "Comment by " + c.author.name }, [heading, body, actions, slot]),
       repliesList
     ]);
-    if (c.pending) item.className += " cms-pending";
+    if (c.pending) { // not published: nothing to reply to or report yet
+      item.className += " cms-pending";
+      [].forEach.call(actions.querySelectorAll(":scope > :not(.cms-own)"), function (b) { b.remove(); });
+    }
     return withReplies(item, c, repliesList);
   }
   function withReplies(item, c, repliesList) {
@@ -540,7 +543,7 @@
         return res;
       }, function () { say(msg, OWN_TEXT.failed, "error"); return { ok: false, data: {} }; });
     }
-    var editBtn = el("button", { type: "button", class: "cms-link", text: OWN_TEXT.edit, onclick: function () {
+    var editBtn = el("button", { type: "button", class: "cms-link cms-own", text: OWN_TEXT.edit, onclick: function () {
       var area = el("textarea", { rows: "4", maxlength: "5000", "aria-label": OWN_TEXT.edit });
       area.value = body.textContent;
       var box = el("form", { class: "cms-report cms-edit" }, [area, el("div", { class: "cms-row" }, [
@@ -562,7 +565,7 @@
       area.focus();
     } });
     if (entry[1] && new Date(entry[1]) > new Date()) actions.appendChild(editBtn);
-    actions.appendChild(el("button", { type: "button", class: "cms-link", text: OWN_TEXT.del, onclick: function () {
+    actions.appendChild(el("button", { type: "button", class: "cms-link cms-own", text: OWN_TEXT.del, onclick: function () {
       var box = el("div", { class: "cms-report cms-confirm", role: "group" }, [OWN_TEXT.confirmDel, " ",
         el("button", { type: "button", class: "cms-btn", text: OWN_TEXT.yesDel, onclick: function () {
           send("DELETE").then(function (res) {
