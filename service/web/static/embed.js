@@ -519,7 +519,7 @@
         if (!res.ok) return;
         res.data.replies.forEach(function (r) {
           var parent = r.parent_id === c.id ? item : item.querySelector('[data-comment-id="' + r.parent_id + '"]');
-          if (parent) parent._replies.appendChild(renderComment(r));
+          (parent || item)._replies.appendChild(renderComment(r)); // a parent not shown: under the thread's root
           left -= 1;
         });
         cursor = res.data.next_cursor;
