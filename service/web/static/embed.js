@@ -518,6 +518,7 @@
         btn.disabled = false;
         if (!res.ok) return;
         res.data.replies.forEach(function (r) {
+          if (item.querySelector('[data-comment-id="' + r.id + '"]')) return; // heard live already
           var parent = r.parent_id === c.id ? item : item.querySelector('[data-comment-id="' + r.parent_id + '"]');
           (parent || item)._replies.appendChild(renderComment(r)); // a parent not shown: under the thread's root
           left -= 1;
@@ -688,7 +689,11 @@
   }
 
   function addComment(c, parent, unpublished) {
-    if (list.querySelector('[data-comment-id="' + c.id + '"]')) return; // posted here and heard live
+    var seen = list.querySelector('[data-comment-id="' + c.id + '"]');
+    if (seen) { // posted here and heard live (first): its author gets their controls
+      if (own(c.id) && !seen.querySelector(".cms-own")) seen.replaceWith(renderComment(c));
+      return;
+    }
     var node = renderComment(c);
     var parentItem = parent && list.querySelector('[data-comment-id="' + parent.id + '"]');
     if (parentItem) parentItem._replies.appendChild(node);
