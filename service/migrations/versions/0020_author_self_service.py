@@ -2,7 +2,7 @@
 time of a comment, and the texts it had before its author edited it
 
 Revision ID: 0020
-Revises: 0019
+Revises: 0022
 Create Date: 2026-12-08 01:30:00
 
 """
@@ -14,7 +14,7 @@ import service.db  # noqa: F401 - custom column types
 
 # revision identifiers, used by Alembic.
 revision = '0020'
-down_revision = '0019'
+down_revision = '0022'
 branch_labels = None
 depends_on = None
 
