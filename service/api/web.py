@@ -13,7 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, current_app, jsonify, render_template, request, send_from_directory
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+)
 
 from ..db import Site
 from ..extensions import db
@@ -94,6 +103,19 @@ def embed_styles() -> Response:
     return _cross_origin_asset("embed.css", "text/css")
 
 
+# The embed's texts in the languages other than English (which embed.js holds), fetched by the
+# embed when a page asks for one of them.
+EMBED_LANGUAGES = frozenset(path.stem for path in (STATIC / "i18n").glob("*.json"))
+
+
+@bp.get("/embed/i18n/<lang>.json")
+def embed_catalog(lang: str) -> Response:
+    """The embed's catalog of texts in one language."""
+    if lang not in EMBED_LANGUAGES:
+        abort(404)
+    return _cross_origin_asset(f"i18n/{lang}.json", "application/json")
+
+
 def _demo_keys() -> dict[str, Any] | None:
     path = os.path.join(current_app.instance_path, "demo-keys.json")
     try:
@@ -119,11 +141,14 @@ def _demo_article_url() -> str:
 @bp.get("/demo")
 def demo_page() -> Response:
     """A news article with the embed under it, on the demo site's embed key. The page plays the
-    news site too: it signs its article claim, and signs its reader in unless ?as=anonymous."""
+    news site too: it signs its article claim, and signs its reader in unless ?as=anonymous;
+    ?lang=de (or fr, es, ar, he) sets the embed's language."""
     keys = _demo_keys()
     origin_allowed = _demo_origin_allowed(keys.get("site", "demo")) if keys else None
     secret = keys.get("sso_secret") if keys else None
     anonymous = request.args.get("as") == "anonymous"
+    # ?lang=de shows the embed in that language, as a site that sets data-lang would.
+    embed_lang = request.args.get("lang")
     html = render_template(
         "demo.html",
         keys=keys,
@@ -142,6 +167,7 @@ def demo_page() -> Response:
         sso=bool(secret),
         origin=request.host_url.rstrip("/"),
         origin_allowed=origin_allowed,
+        embed_lang=embed_lang if embed_lang in EMBED_LANGUAGES else None,
     )
     return _page_headers(Response(html, mimetype="text/html"))
 

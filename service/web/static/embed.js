@@ -1,10 +1,149 @@
 /* Comments embed: one <script> tag renders an article's approved comments and a form to post.
    Plain JavaScript, no dependencies. Every piece of data is rendered as text (createTextNode /
-   textContent), never parsed as HTML. Styles live in embed.css, loaded into a shadow root. */
-(function () {
+   textContent), never parsed as HTML. Styles live in embed.css, loaded into a shadow root.
+
+   Language: data-lang on the script tag (the site's choice), else the page's lang; texts come
+   from EN below or, for another language, from /embed/i18n/<lang>.json, fetched before the embed
+   is drawn. Dates and numbers go through Intl in that language, with the reader's region when
+   the browser names one for it (de on the page, de-AT in the browser: Austrian formats). */
+(function (start) {
   "use strict";
   var script = document.currentScript;
   if (!script || !script.src) return;
+  var LANGS = ["en", "de", "fr", "es", "ar", "he"];
+  var holder = script.closest && script.closest("[lang]");
+  var tag = (script.dataset.lang || (holder && holder.getAttribute("lang")) || "en").toLowerCase();
+  var lang = tag.split("-")[0];
+  if (LANGS.indexOf(lang) < 0) { lang = "en"; tag = "en"; }
+  var reader = (navigator.languages || [navigator.language]).filter(function (l) {
+    return l && l.toLowerCase().split("-")[0] === lang;
+  })[0];
+  var locale = tag.indexOf("-") > 0 ? tag : reader || lang;
+  if (lang === "en") return start(script, "en", locale, {});
+  fetch(new URL("/embed/i18n/" + lang + ".json", script.src).href, { credentials: "omit" })
+    .then(function (res) { return res.ok ? res.json() : null; })
+    .catch(function () { return null; })
+    .then(function (catalog) {
+      // Without its catalog the embed speaks English rather than not at all.
+      if (catalog) start(script, lang, locale, catalog);
+      else start(script, "en", "en", {});
+    });
+})(function (script, lang, locale, catalog) {
+  "use strict";
+  // Every text the embed shows; the catalogs hold the same keys. {name} marks a value; a text
+  // whose wording depends on a number is an object of Intl.PluralRules categories.
+  var EN = {
+    comments: "Comments",
+    count: { one: "{n} comment", other: "{n} comments" },
+    empty: "No comments yet. Be the first to comment.",
+    more: "Load more comments",
+    load_failed: "Comments could not be loaded.",
+    try_again: "Try again",
+    write: "Write a comment",
+    text: "Your comment",
+    name: "Name",
+    email: "E-mail (optional)",
+    email_hint: "Never shown publicly.",
+    trap: "Leave this field empty",
+    post: "Post comment",
+    posting: "Posting…",
+    as: "Commenting as {name}",
+    signed_in: "a signed-in reader",
+    you: "You",
+    replying: "Replying to {name}",
+    cancel_reply: "Cancel reply",
+    need_text: "Please write a comment.",
+    need_name: "Please give a name.",
+    bad_field: "Please check this field.",
+    published: "Your comment is published.",
+    rejected: "Your comment was not published because it breaks this site's rules.",
+    awaiting: "Thanks! Your comment is awaiting review and will appear once a moderator approves it.",
+    parent_gone: "The comment you reply to is no longer available.",
+    post_offline: "Could not reach the comment service. Check your connection and try again — your comment will not be posted twice.",
+    expired_post: "Your sign-in has expired. Please sign in again to comment.",
+    sign_in: "Sign in to comment: this site takes comments from signed-in readers only.",
+    stale: "This page is out of date. Please reload it and post again.",
+    too_fast: "You are posting too fast.",
+    retry_in: { one: "Please try again in {n} second.", other: "Please try again in {n} seconds." },
+    closed: "Comments are closed for this article.",
+    forbidden: "Comments cannot be posted from this page: the site does not allow it.",
+    failed: "Something went wrong. Please try again.",
+    comment_by: "Comment by {name}",
+    reply: "Reply",
+    reply_to: "Reply to {name}", // the Reply button's name for screen readers: holds its text
+    like: "Like",
+    like_label: { one: "Like comment by {name} ({n} like)", other: "Like comment by {name} ({n} likes)" },
+    like_too_fast: "Too many likes. Please try again in a minute.",
+    like_failed: "Your like could not be saved. Please try again.",
+    sort_label: "Sort by",
+    sort_newest: "Newest first",
+    sort_oldest: "Oldest first",
+    sort_top: "Most liked",
+    featured: "Featured",
+    featured_title: "Featured comments",
+    report: "Report",
+    report_illegal: "Report illegal content",
+    cancel: "Cancel",
+    report_title: "Report this comment",
+    report_why: "Why should moderators look at this comment?",
+    reason_spam: "Spam",
+    reason_abuse: "Abusive or hateful",
+    "reason_off-topic": "Off-topic",
+    reason_other: "Something else",
+    send_report: "Send report",
+    reported: "Thank you. The moderators will take a look.",
+    reported_before: "You have already reported this comment.",
+    too_many_reports: "Too many reports.",
+    unpublished: "This comment is no longer published.",
+    expired_report: "Your sign-in has expired. Please sign in again to report.",
+    report_failed: "The report could not be sent.",
+    offline: "Could not reach the comment service. Please try again.",
+    notice_law: "Which law does it break?",
+    notice_why: "Why is this comment illegal?",
+    notice_name: "Your name",
+    notice_email: "Your e-mail (for the decision; not shown to anyone else)",
+    notice_faith: "I confirm in good faith that this notice is accurate and complete.",
+    send_notice: "Send notice",
+    notice_received: "Thank you. Your notice (number {id}) was received. Follow the decision here: {url}",
+    check_fields: "Please check the highlighted fields.",
+    too_many_notices: "Too many notices.",
+    comment_gone: "This comment no longer exists.",
+    expired: "Your sign-in has expired. Please sign in again.",
+    notice_failed: "The notice could not be sent.",
+    // The legal grounds a notice of illegal content names (EU DSA Art. 16): the DSA Transparency
+    // Database's statement categories, without their STATEMENT_CATEGORY_ prefix.
+    ILLEGAL_OR_HARMFUL_SPEECH: "Illegal or harmful speech (e.g. hate speech, defamation)",
+    VIOLENCE: "Violence (e.g. threats, incitement to violence)",
+    CYBER_VIOLENCE: "Cyber violence (e.g. harassment, stalking)",
+    CYBER_VIOLENCE_AGAINST_WOMEN: "Cyber violence against women",
+    PROTECTION_OF_MINORS: "Protection of minors",
+    DATA_PROTECTION_AND_PRIVACY_VIOLATIONS: "Data protection and privacy violations",
+    INTELLECTUAL_PROPERTY_INFRINGEMENTS: "Intellectual property infringements",
+    SCAMS_AND_FRAUD: "Scams and/or fraud",
+    RISK_FOR_PUBLIC_SECURITY: "Risk for public security (e.g. terrorist content)",
+    NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS: "Negative effects on civic discourse or elections",
+    SELF_HARM: "Self-harm",
+    UNSAFE_AND_PROHIBITED_PRODUCTS: "Unsafe, non-compliant or prohibited products",
+    CONSUMER_INFORMATION: "Consumer information infringements",
+    ANIMAL_WELFARE: "Animal welfare",
+    NOT_SPECIFIED_NOTICE: "Another kind of illegal content"
+  };
+  var plural = new Intl.PluralRules(locale);
+  var numbers = new Intl.NumberFormat(locale);
+  var dates = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" });
+  // The text for `key` in the reader's language, its {names} replaced by `vars` (numbers
+  // formatted for the locale; a number named n also picks the plural form).
+  function t(key, vars) {
+    var text = catalog[key] || EN[key] || key;
+    if (typeof text === "object") {
+      var form = plural.select(vars.n);
+      text = text[form] || text.other || EN[key][form] || EN[key].other;
+    }
+    return text.replace(/\{(\w+)\}/g, function (all, name) {
+      var value = vars[name];
+      return typeof value === "number" && name === "n" ? numbers.format(value) : value;
+    });
+  }
   var base = new URL(script.src, location.href).origin;
   var cfg = script.dataset;
   var siteKey = cfg.siteKey;
@@ -24,37 +163,12 @@
   var tokenCallback = cfg.readerTokenCallback || null;
   var readerToken = cfg.readerToken || null;
   var articleToken = cfg.articleToken || null;
-  // Likes, sorting and featured comments: their words, in one place.
-  var UI = {
-    sortLabel: "Sort by",
-    sorts: [["newest", "Newest first"], ["oldest", "Oldest first"], ["top", "Most liked"]],
-    featured: "Featured",
-    featuredTitle: "Featured comments",
-    like: "Like",
-    likeLabel: function (name, n) { return "Like comment by " + name + " (" + n + (n === 1 ? " like)" : " likes)"); },
-    likeTooFast: "Too many likes. Please try again in a minute.",
-    likeFailed: "Your like could not be saved. Please try again.",
-    likeGone: "This comment is no longer published."
-  };
-  var REPORT_REASONS = [["spam", "Spam"], ["abuse", "Abusive or hateful"], ["off-topic", "Off-topic"], ["other", "Something else"]];
-  // The legal grounds a notice of illegal content names (EU DSA Art. 16): the DSA Transparency
-  // Database's statement categories.
+  var REPORT_REASONS = ["spam", "abuse", "off-topic", "other"];
   var NOTICE_CATEGORIES = [
-    ["STATEMENT_CATEGORY_ILLEGAL_OR_HARMFUL_SPEECH", "Illegal or harmful speech (e.g. hate speech, defamation)"],
-    ["STATEMENT_CATEGORY_VIOLENCE", "Violence (e.g. threats, incitement to violence)"],
-    ["STATEMENT_CATEGORY_CYBER_VIOLENCE", "Cyber violence (e.g. harassment, stalking)"],
-    ["STATEMENT_CATEGORY_CYBER_VIOLENCE_AGAINST_WOMEN", "Cyber violence against women"],
-    ["STATEMENT_CATEGORY_PROTECTION_OF_MINORS", "Protection of minors"],
-    ["STATEMENT_CATEGORY_DATA_PROTECTION_AND_PRIVACY_VIOLATIONS", "Data protection and privacy violations"],
-    ["STATEMENT_CATEGORY_INTELLECTUAL_PROPERTY_INFRINGEMENTS", "Intellectual property infringements"],
-    ["STATEMENT_CATEGORY_SCAMS_AND_FRAUD", "Scams and/or fraud"],
-    ["STATEMENT_CATEGORY_RISK_FOR_PUBLIC_SECURITY", "Risk for public security (e.g. terrorist content)"],
-    ["STATEMENT_CATEGORY_NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS", "Negative effects on civic discourse or elections"],
-    ["STATEMENT_CATEGORY_SELF_HARM", "Self-harm"],
-    ["STATEMENT_CATEGORY_UNSAFE_AND_PROHIBITED_PRODUCTS", "Unsafe, non-compliant or prohibited products"],
-    ["STATEMENT_CATEGORY_CONSUMER_INFORMATION", "Consumer information infringements"],
-    ["STATEMENT_CATEGORY_ANIMAL_WELFARE", "Animal welfare"],
-    ["STATEMENT_CATEGORY_NOT_SPECIFIED_NOTICE", "Another kind of illegal content"]
+    "ILLEGAL_OR_HARMFUL_SPEECH", "VIOLENCE", "CYBER_VIOLENCE", "CYBER_VIOLENCE_AGAINST_WOMEN",
+    "PROTECTION_OF_MINORS", "DATA_PROTECTION_AND_PRIVACY_VIOLATIONS", "INTELLECTUAL_PROPERTY_INFRINGEMENTS",
+    "SCAMS_AND_FRAUD", "RISK_FOR_PUBLIC_SECURITY", "NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
+    "SELF_HARM", "UNSAFE_AND_PROHIBITED_PRODUCTS", "CONSUMER_INFORMATION", "ANIMAL_WELFARE", "NOT_SPECIFIED_NOTICE"
   ];
   // Authors' own comments (edit, delete, awaiting review) and long threads: their words.
   var OWN_TEXT = {
@@ -80,6 +194,8 @@
     });
     return node;
   }
+  // Performance marks for bench/embed_render.py: the page of comments arrived, then drawn.
+  function mark(name) { if (window.performance && performance.mark) performance.mark(name); }
   function id(name) { uid += 1; return "cms-" + name + "-" + uid; }
   function newKey() {
     if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -89,7 +205,12 @@
   }
   function when(iso) {
     var d = new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(iso) ? iso : iso + "Z");
-    return isNaN(d) ? "" : d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    return isNaN(d) ? "" : dates.format(d);
+  }
+  // A text with one {name} in it, the name in bold: the words around it come from the catalog.
+  function withName(key, name) {
+    var parts = (catalog[key] || EN[key]).split("{name}");
+    return [parts[0], el("strong", { text: name }), parts[1] || ""];
   }
 
   // The author tokens of the reader's comments, kept in this browser per comment:
@@ -145,6 +266,7 @@
       return typeof claims.name === "string" ? claims.name : null;
     } catch (e) { return null; }
   }
+  function retryAfter(res) { return parseInt(res.headers.get("Retry-After"), 10) || 60; }
   function isBadToken(res) { return res.status === 401 && res.data.code === "invalid-reader-token"; }
   // Send with the reader's token; when the service says it is no longer valid, ask the page once
   // for a new one and send the same request again (`build` makes the body from the token).
@@ -161,25 +283,30 @@
   }
 
   // --- layout -----------------------------------------------------------------------------
-  var host = el("div", { class: "cms-comments" });
+  mark("cms-start");
+  var rtl = lang === "ar" || lang === "he";
+  var host = el("div", { class: "cms-comments", lang: lang, dir: rtl ? "rtl" : "ltr" });
   script.parentNode.insertBefore(host, script.nextSibling);
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   root.appendChild(el("link", { rel: "stylesheet", href: base + "/embed.css" }));
-  var wrap = el("section", { class: "cms", "aria-label": "Comments" });
+  var wrap = el("section", { class: "cms", "aria-label": t("comments") });
   root.appendChild(wrap);
 
-  var heading = el("h2", { class: "cms-title", text: "Comments" });
+  var heading = el("h2", { class: "cms-title", text: t("comments") });
   var notice = el("p", { class: "cms-notice", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
-  var list = el("ol", { class: "cms-list", "aria-label": "Comments" });
-  var empty = el("p", { class: "cms-empty", text: "No comments yet. Be the first to comment.", hidden: true });
-  var moreBtn = el("button", { type: "button", class: "cms-btn cms-more", hidden: true, text: "Load more comments" });
+  // What a screen reader announces after a post ("published", "awaiting review"): always in the
+  // page and empty until then, as live regions added with their text are often not read.
+  var live = el("p", { class: "cms-live", role: "status", "aria-live": "polite" });
+  var list = el("ol", { class: "cms-list", "aria-label": t("comments") });
+  var empty = el("p", { class: "cms-empty", text: t("empty"), hidden: true });
+  var moreBtn = el("button", { type: "button", class: "cms-btn cms-more", hidden: true, text: t("more") });
   var loadError = el("p", { class: "cms-msg cms-error", role: "alert", hidden: true });
   var sortId = id("sort");
-  var sortSelect = el("select", { id: sortId, class: "cms-sort" }, UI.sorts.map(function (o) { return el("option", { value: o[0], text: o[1] }); }));
-  var sortRow = el("div", { class: "cms-sort-row" }, [el("label", { for: sortId, text: UI.sortLabel }), sortSelect]);
+  var sortSelect = el("select", { id: sortId, class: "cms-sort" }, ["newest", "oldest", "top"].map(function (o) { return el("option", { value: o, text: t("sort_" + o) }); }));
+  var sortRow = el("div", { class: "cms-sort-row" }, [el("label", { for: sortId, text: t("sort_label") }), sortSelect]);
   var featuredList = el("ol", { class: "cms-featured-list" });
-  var featuredBox = el("section", { class: "cms-featured", "aria-label": UI.featuredTitle, hidden: true }, [
-    el("h3", { class: "cms-featured-title", text: UI.featured }), featuredList]);
+  var featuredBox = el("section", { class: "cms-featured", "aria-label": t("featured_title"), hidden: true }, [
+    el("h3", { class: "cms-featured-title", text: t("featured") }), featuredList]);
   var nextCursor = null;
   var total = 0;
   var closed = false;
@@ -200,24 +327,25 @@
   }
   var replyTo = null;
   var replyLine = el("p", { class: "cms-replying", hidden: true });
-  var submitBtn = el("button", { type: "submit", class: "cms-btn cms-primary", text: "Post comment" });
-  var formMsg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
+  var submitBtn = el("button", { type: "submit", class: "cms-btn cms-primary", text: t("post") });
+  // Not a live region: an error is read as the message takes the focus, a success by `live`.
+  var formMsg = el("p", { class: "cms-msg", tabindex: "-1", hidden: true });
   var asLine = el("p", { class: "cms-as", hidden: true });
   var identityRow = el("div", { class: "cms-row" }, [
-    field("name", "Name", el("input", { name: "name", type: "text", maxlength: "80", autocomplete: "name", required: true })),
-    field("email", "E-mail (optional)", el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email" }), "Never shown publicly.")
+    field("name", t("name"), el("input", { name: "name", type: "text", maxlength: "80", autocomplete: "name", required: true })),
+    field("email", t("email"), el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email" }), t("email_hint"))
   ]);
   // A field people never see nor reach (off-screen, out of the tab order, hidden from screen
   // readers, no autofill): whatever fills it is a script. Not display:none, which bots skip.
   var trap = el("input", { type: "text", name: "cms_hp_homepage_7", tabindex: "-1", autocomplete: "off", value: "" });
   var trapId = id("hp");
   trap.id = trapId;
-  var honeypot = el("div", { class: "cms-hp", "aria-hidden": "true" }, [el("label", { for: trapId, text: "Leave this field empty" }), trap]);
+  var honeypot = el("div", { class: "cms-hp", "aria-hidden": "true" }, [el("label", { for: trapId, text: t("trap") }), trap]);
   var notifyBox = el("input", { type: "checkbox", name: "notify_replies" });
-  var form = el("form", { class: "cms-form", novalidate: true, "aria-label": "Write a comment" }, [
+  var form = el("form", { class: "cms-form", novalidate: true, "aria-label": t("write") }, [
     replyLine,
     asLine,
-    field("text", "Your comment", el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
+    field("text", t("text"), el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
     identityRow,
     honeypot,
     el("div", { class: "cms-actions" }, [submitBtn, el("label", { class: "cms-notify" }, [notifyBox, " E-mail me replies (needs an e-mail)"])])
@@ -227,6 +355,7 @@
   wrap.appendChild(formSlot);
   wrap.appendChild(formMsg);
   wrap.appendChild(notice);
+  wrap.appendChild(live);
   wrap.appendChild(loadError);
   wrap.appendChild(empty);
   wrap.appendChild(featuredBox);
@@ -238,10 +367,9 @@
     readerToken = token || null;
     var name = readerToken && tokenName(readerToken);
     while (asLine.firstChild) asLine.removeChild(asLine.firstChild);
-    if (readerToken) {
-      asLine.appendChild(document.createTextNode("Commenting as "));
-      asLine.appendChild(el("strong", { text: name || "a signed-in reader" }));
-    }
+    if (readerToken) withName("as", name || t("signed_in")).forEach(function (part) {
+      asLine.appendChild(typeof part === "string" ? document.createTextNode(part) : part);
+    });
     asLine.hidden = !readerToken;
     identityRow.hidden = !!readerToken;
   }
@@ -272,8 +400,8 @@
     replyTo = comment;
     clearReplyLine();
     if (comment) {
-      replyLine.appendChild(document.createTextNode("Replying to " + comment.author.name + " "));
-      replyLine.appendChild(el("button", { type: "button", class: "cms-link", text: "Cancel reply", onclick: function () { setReply(null); fields.text.input.focus(); } }));
+      replyLine.appendChild(document.createTextNode(t("replying", { name: comment.author.name }) + " "));
+      replyLine.appendChild(el("button", { type: "button", class: "cms-link", text: t("cancel_reply"), onclick: function () { setReply(null); fields.text.input.focus(); } }));
       replyLine.hidden = false;
       slot.appendChild(form);
       slot.appendChild(formMsg);
@@ -300,10 +428,21 @@
     f.input.setAttribute("aria-invalid", "true");
   }
   function say(node, text, kind) {
+    show(node, text, kind);
+    node.focus();
+  }
+  function show(node, text, kind) {
     node.textContent = text;
     node.className = "cms-msg" + (kind ? " cms-" + kind : "");
     node.hidden = false;
-    node.focus();
+  }
+  // Shown by the form and announced once; the focus stays where the reader is, or comes back
+  // to the comment box when the form it was in moved (after a reply).
+  function announce(text, kind) {
+    show(formMsg, text, kind);
+    live.textContent = "";
+    setTimeout(function () { live.textContent = text; }, 50);
+    if (!root.activeElement || root.activeElement === document.body) fields.text.input.focus();
   }
 
   var pending = null; // {body, key}: a submission whose answer never came; retried with the same key
@@ -322,8 +461,8 @@
     if (replyTo) body.parent_id = replyTo.id;
     if (notifyBox.checked) body.notify_replies = true;
     var missing = false;
-    if (!body.text.trim()) { fieldError("text", "Please write a comment."); missing = "text"; }
-    if (body.author && !body.author.name) { fieldError("name", "Please give a name."); missing = missing || "name"; }
+    if (!body.text.trim()) { fieldError("text", t("need_text")); missing = "text"; }
+    if (body.author && !body.author.name) { fieldError("name", t("need_name")); missing = missing || "name"; }
     if (missing) { fields[missing].input.focus(); return; }
 
     // Tokens prove things about the request; the same words again are the same request.
@@ -331,7 +470,7 @@
     var key = pending && pending.body === serial ? pending.key : newKey();
     pending = { body: serial, key: key };
     submitBtn.disabled = true;
-    submitBtn.textContent = "Posting…";
+    submitBtn.textContent = t("posting");
     renderTokenReady().then(function (renderToken) {
       return withToken("POST", "/v1/comments", function (token) {
         var sent = JSON.parse(serial);
@@ -342,9 +481,9 @@
         return sent;
       }, { "Idempotency-Key": key });
     }).then(function (res) { pending = null; handlePosted(res, body); },
-            function () { say(formMsg, "Could not reach the comment service. Check your connection and try again — your comment will not be posted twice.", "error"); })
+            function () { say(formMsg, t("post_offline"), "error"); })
       .then(function () {
-        if (!submitBtn.dataset.wait) { submitBtn.disabled = closed; submitBtn.textContent = "Post comment"; }
+        if (!submitBtn.dataset.wait) { submitBtn.disabled = closed; submitBtn.textContent = t("post"); }
       });
   });
 
@@ -356,18 +495,18 @@
       fields.text.input.value = "";
       if (d.author_token) own(d.id, [d.author_token, d.editable_until]);
       if (d.status === "approved") {
-        var author = body.author || { name: tokenName(readerToken) || "You" };
+        var author = body.author || { name: tokenName(readerToken) || t("you") };
         var node = { id: d.id, parent_id: d.parent_id, author: author, text: body.text, created_at: d.created_at, replies: [] };
         setReply(null);
         addComment(node, parent);
-        say(formMsg, "Your comment is published.", "ok");
+        announce(t("published"), "ok");
       } else if (d.status === "rejected") {
         setReply(null);
-        say(formMsg, "Your comment was not published because it breaks this site's rules.", "error");
+        say(formMsg, t("rejected"), "error");
       } else {
         setReply(null);
-        addComment({ id: d.id, parent_id: d.parent_id, author: body.author || { name: tokenName(readerToken) || "You" }, text: body.text, created_at: d.created_at, pending: true, replies: [] }, parent, true);
-        say(formMsg, "Thanks! Your comment is awaiting review and will appear once a moderator approves it.", "info");
+        addComment({ id: d.id, parent_id: d.parent_id, author: body.author || { name: tokenName(readerToken) || t("you") }, text: body.text, created_at: d.created_at, pending: true, replies: [] }, parent, true);
+        announce(t("awaiting"), "info");
       }
       return;
     }
@@ -376,80 +515,90 @@
       var first = null;
       d.errors.forEach(function (e) {
         var name = FIELD_NAMES[e.field];
-        if (name) { fieldError(name, e.message); first = first || name; }
-        else general.push(e.field === "parent_id" ? "The comment you reply to is no longer available." : e.field + ": " + e.message);
+        // The service explains in English; other languages say which field to check.
+        if (name) { fieldError(name, lang === "en" ? e.message : t("bad_field")); first = first || name; }
+        else general.push(e.field === "parent_id" ? t("parent_gone") : lang === "en" ? e.field + ": " + e.message : t("failed"));
       });
       if (general.length) say(formMsg, general.join(" "), "error");
       else if (first) { formMsg.hidden = true; fields[first].input.focus(); }
       return;
     }
     if (isBadToken(res)) {
-      say(formMsg, "Your sign-in has expired. Please sign in again to comment.", "error");
+      say(formMsg, t("expired_post"), "error");
       return;
     }
     if (res.status === 401 && d.code === "reader-token-required") {
-      say(formMsg, "Sign in to comment: this site takes comments from signed-in readers only.", "error");
+      say(formMsg, t("sign_in"), "error");
       return;
     }
     if (res.status === 401 && d.code === "invalid-article-claim") {
-      say(formMsg, "This page is out of date. Please reload it and post again.", "error");
+      say(formMsg, t("stale"), "error");
       return;
     }
     if (res.status === 429) {
-      var wait = parseInt(res.headers.get("Retry-After"), 10) || 60;
-      say(formMsg, "You are posting too fast. Please try again in " + wait + " seconds.", "error");
+      var wait = retryAfter(res);
+      say(formMsg, t("too_fast") + " " + t("retry_in", { n: wait }), "error");
       submitBtn.dataset.wait = "1";
       submitBtn.disabled = true;
-      setTimeout(function () { delete submitBtn.dataset.wait; submitBtn.disabled = closed; submitBtn.textContent = "Post comment"; }, wait * 1000);
+      setTimeout(function () { delete submitBtn.dataset.wait; submitBtn.disabled = closed; submitBtn.textContent = t("post"); }, wait * 1000);
       return;
     }
     if (res.status === 409 && d.code === "article-closed") {
       setClosed();
-      say(formMsg, "Comments are closed for this article.", "error");
+      say(formMsg, t("closed"), "error");
       return;
     }
     if (res.status === 403) {
-      say(formMsg, "Comments cannot be posted from this page: the site does not allow it.", "error");
+      say(formMsg, t("forbidden"), "error");
       return;
     }
-    say(formMsg, (d.detail || d.title || "Something went wrong") + ". Please try again.", "error");
+    say(formMsg, lang === "en" && (d.detail || d.title) ? (d.detail || d.title) + ". Please try again." : t("failed"), "error");
   }
 
   function setClosed() {
     closed = true;
     form.hidden = true;
     submitBtn.disabled = true;
-    notice.textContent = "Comments are closed for this article.";
+    notice.textContent = t("closed");
     notice.hidden = false;
   }
 
   // --- the thread -------------------------------------------------------------------------
+  // The thread is drawn in one pass per page (a fragment appended once) and has one click
+  // listener (featured comments included): each button names its action, its item holds the comment.
+  function action(name, text, label, expanded) {
+    return el("button", { type: "button", class: "cms-link", "data-action": name, text: text, "aria-label": label, "aria-expanded": expanded });
+  }
   function renderComment(c) {
     var repliesList = el("ol", { class: "cms-replies" });
     var slot = el("div", { class: "cms-slot" });
     if (c.deleted) return withReplies(el("li", { class: "cms-comment cms-deleted", "data-comment-id": String(c.id) }, [
       el("article", {}, [el("p", { class: "cms-text", text: OWN_TEXT.deleted })]), repliesList]), c, repliesList);
-    var heading = el("div", { class: "cms-meta" }, [
-      el("span", { class: "cms-author", text: c.author.name }),
-      el("time", { datetime: c.created_at, text: when(c.created_at) }),
-      c.featured ? el("span", { class: "cms-badge", text: UI.featured }) : null,
-      c.edited_at ? el("span", { class: "cms-edited", text: OWN_TEXT.edited }) : null,
-      c.pending ? el("span", { class: "cms-pending-note", text: OWN_TEXT.pending }) : null
-    ]);
     var body = el("div", { class: "cms-text", text: c.text });
-    var actions = el("div", { class: "cms-comment-actions" }, [likeButton(c, slot)]);
+    var actions = el("div", { class: "cms-comment-actions" }, [
+      likeButton(c, slot),
+      closed ? null : action("reply", t("reply"), t("reply_to", { name: c.author.name })),
+      action("report", t("report"), null, "false"),
+      action("notice", t("report_illegal"), null, "false")
+    ]);
     if (own(c.id)) ownControls(c, body, actions, slot);
-    if (!closed) actions.appendChild(el("button", { type: "button", class: "cms-link", text: "Reply", "aria-label": "Reply to " + c.author.name, onclick: function () { setReply(c, slot); } }));
-    var reportBtn = el("button", { type: "button", class: "cms-link", text: "Report", "aria-expanded": "false" });
-    reportBtn.addEventListener("click", function () { openReport(c, slot, reportBtn); });
-    actions.appendChild(reportBtn);
-    var noticeBtn = el("button", { type: "button", class: "cms-link", text: "Report illegal content", "aria-expanded": "false" });
-    noticeBtn.addEventListener("click", function () { openNotice(c, slot, noticeBtn); });
-    actions.appendChild(noticeBtn);
     var item = el("li", { class: "cms-comment", "data-comment-id": String(c.id) }, [
-      el("article", { "aria-label": "Comment by " + c.author.name }, [heading, body, actions, slot]),
+      el("article", { "aria-label": t("comment_by", { name: c.author.name }) }, [
+        el("div", { class: "cms-meta" }, [
+          el("span", { class: "cms-author", text: c.author.name }),
+          el("time", { datetime: c.created_at, text: when(c.created_at) }),
+          c.featured ? el("span", { class: "cms-badge", text: t("featured") }) : null,
+          c.edited_at ? el("span", { class: "cms-edited", text: OWN_TEXT.edited }) : null,
+          c.pending ? el("span", { class: "cms-pending-note", text: OWN_TEXT.pending }) : null
+        ]),
+        body,
+        actions,
+        slot
+      ]),
       repliesList
     ]);
+    item._comment = c;
+    item._slot = slot;
     if (c.pending) { // not published: nothing to reply to or report yet
       item.className += " cms-pending";
       [].forEach.call(actions.querySelectorAll(":scope > :not(.cms-own)"), function (b) { b.remove(); });
@@ -462,6 +611,15 @@
     if (c.more_replies) moreReplies(item, c);
     return item;
   }
+  wrap.addEventListener("click", function (ev) {
+    var button = ev.target.closest("button[data-action]");
+    if (!button) return;
+    var item = button.closest(".cms-comment");
+    var name = button.getAttribute("data-action");
+    if (name === "reply") setReply(item._comment, item._slot);
+    else if (name === "report") openReport(item._comment, item._slot, button);
+    else openNotice(item._comment, item._slot, button);
+  });
 
   // Likes: the service counts one per reader; this browser remembers which it liked, to show them
   // pressed (the thread is the same for every reader, so it cannot say).
@@ -473,12 +631,12 @@
   }
   function showLike(button, c) {
     button.setAttribute("aria-pressed", liked[c.id] ? "true" : "false");
-    button.setAttribute("aria-label", UI.likeLabel(c.author.name, c.likes || 0));
+    button.setAttribute("aria-label", t("like_label", { name: c.author.name, n: c.likes || 0 }));
     button.lastChild.textContent = String(c.likes || 0);
   }
   function likeButton(c, slot) {
     var button = el("button", { type: "button", class: "cms-link cms-like", "data-like": String(c.id) },
-      [el("span", { text: UI.like }), el("span", { class: "cms-count" })]);
+      [el("span", { text: t("like") }), el("span", { class: "cms-count" })]);
     showLike(button, c);
     button.addEventListener("click", function () {
       var all = root.querySelectorAll('[data-like="' + c.id + '"]');
@@ -497,11 +655,11 @@
         }
         var msg = el("p", { class: "cms-msg cms-like-msg", role: "status", tabindex: "-1" });
         slot.appendChild(msg);
-        say(msg, res.status === 429 ? UI.likeTooFast : res.status === 404 ? UI.likeGone : UI.likeFailed, "error");
+        say(msg, t(res.status === 429 ? "like_too_fast" : res.status === 404 ? "unpublished" : "like_failed"), "error");
       }, function () {
         var msg = el("p", { class: "cms-msg cms-like-msg", role: "status", tabindex: "-1" });
         slot.appendChild(msg);
-        say(msg, UI.likeFailed, "error");
+        say(msg, t("like_failed"), "error");
       }).then(function () { all.forEach(function (b) { b.disabled = false; }); });
     });
     return button;
@@ -589,13 +747,13 @@
     var existing = slot.querySelector(".cms-report");
     if (existing) { existing.remove(); button.setAttribute("aria-expanded", "false"); return; }
     var sid = id("reason");
-    var select = el("select", { id: sid }, REPORT_REASONS.map(function (r) { return el("option", { value: r[0], text: r[1] }); }));
-    var msg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
-    var send = el("button", { type: "submit", class: "cms-btn", text: "Send report" });
-    var box = el("form", { class: "cms-report", "aria-label": "Report this comment" }, [
-      el("label", { for: sid, text: "Why should moderators look at this comment?" }),
+    var select = el("select", { id: sid }, REPORT_REASONS.map(function (r) { return el("option", { value: r, text: t("reason_" + r) }); }));
+    var msg = el("p", { class: "cms-msg", tabindex: "-1", hidden: true }); // read as it takes the focus
+    var send = el("button", { type: "submit", class: "cms-btn", text: t("send_report") });
+    var box = el("form", { class: "cms-report", "aria-label": t("report_title") }, [
+      el("label", { for: sid, text: t("report_why") }),
       el("div", { class: "cms-row" }, [select, send,
-        el("button", { type: "button", class: "cms-link", text: "Cancel", onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
+        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
       msg
     ]);
     box.addEventListener("submit", function (ev) {
@@ -606,13 +764,13 @@
         if (token) sent.reader_token = token;
         return sent;
       }).then(function (res) {
-        if (res.status === 201) say(msg, "Thank you. The moderators will take a look.", "ok");
-        else if (res.status === 409) say(msg, "You have already reported this comment.", "info");
-        else if (res.status === 429) say(msg, "Too many reports. Please try again in " + (res.headers.get("Retry-After") || "60") + " seconds.", "error");
-        else if (res.status === 404) say(msg, "This comment is no longer published.", "info");
-        else if (isBadToken(res)) { send.disabled = false; say(msg, "Your sign-in has expired. Please sign in again to report.", "error"); }
-        else { send.disabled = false; say(msg, res.data.detail || "The report could not be sent.", "error"); }
-      }, function () { send.disabled = false; say(msg, "Could not reach the comment service. Please try again.", "error"); });
+        if (res.status === 201) say(msg, t("reported"), "ok");
+        else if (res.status === 409) say(msg, t("reported_before"), "info");
+        else if (res.status === 429) say(msg, t("too_many_reports") + " " + t("retry_in", { n: retryAfter(res) }), "error");
+        else if (res.status === 404) say(msg, t("unpublished"), "info");
+        else if (isBadToken(res)) { send.disabled = false; say(msg, t("expired_report"), "error"); }
+        else { send.disabled = false; say(msg, t("report_failed"), "error"); }
+      }, function () { send.disabled = false; say(msg, t("offline"), "error"); });
     });
     slot.appendChild(box);
     button.setAttribute("aria-expanded", "true");
@@ -630,28 +788,27 @@
       return el("div", { class: "cms-field" }, [el("label", { for: fid, text: label }), control,
         el("span", { class: "cms-field-error", hidden: true })]);
     }
-    var category = el("select", { name: "category" }, NOTICE_CATEGORIES.map(function (r) { return el("option", { value: r[0], text: r[1] }); }));
+    var category = el("select", { name: "category" }, NOTICE_CATEGORIES.map(function (r) { return el("option", { value: "STATEMENT_CATEGORY_" + r, text: t(r) }); }));
     var explanation = el("textarea", { name: "explanation", rows: "3", maxlength: "4000", required: true });
     var name = el("input", { name: "name", type: "text", maxlength: "100", autocomplete: "name", required: true });
     var email = el("input", { name: "email", type: "email", maxlength: "320", autocomplete: "email", required: true });
     var faith = el("input", { name: "good_faith", type: "checkbox", required: true });
     var fields = {
-      category: field("Which law does it break?", category),
-      explanation: field("Why is this comment illegal?", explanation),
-      name: field("Your name", name),
-      email: field("Your e-mail (for the decision; not shown to anyone else)", email)
+      category: field(t("notice_law"), category),
+      explanation: field(t("notice_why"), explanation),
+      name: field(t("notice_name"), name),
+      email: field(t("notice_email"), email)
     };
     var faithId = id("notice");
     faith.id = faithId;
-    var msg = el("p", { class: "cms-msg", role: "status", "aria-live": "polite", tabindex: "-1", hidden: true });
-    var send = el("button", { type: "submit", class: "cms-btn", text: "Send notice" });
-    var box = el("form", { class: "cms-report cms-notice", "aria-label": "Report illegal content", novalidate: true }, [
+    var msg = el("p", { class: "cms-msg", tabindex: "-1", hidden: true }); // read as it takes the focus
+    var send = el("button", { type: "submit", class: "cms-btn", text: t("send_notice") });
+    var box = el("form", { class: "cms-report cms-notice", "aria-label": t("report_illegal"), novalidate: true }, [
       fields.category, fields.explanation, el("div", { class: "cms-row" }, [fields.name, fields.email]),
-      el("div", { class: "cms-field" }, [el("label", { for: faithId }, [faith,
-        " I confirm in good faith that this notice is accurate and complete."]),
+      el("div", { class: "cms-field" }, [el("label", { for: faithId }, [faith, " " + t("notice_faith")]),
         el("span", { class: "cms-field-error", hidden: true })]),
       el("div", { class: "cms-row" }, [send,
-        el("button", { type: "button", class: "cms-link", text: "Cancel", onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
+        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
       msg
     ]);
     fields.good_faith = faith.parentNode.parentNode;
@@ -666,7 +823,7 @@
       }).then(function (res) {
         if (res.status === 201) {
           box.querySelectorAll("input, select, textarea").forEach(function (n) { n.disabled = true; });
-          say(msg, "Thank you. Your notice (number " + res.data.id + ") was received. Follow the decision here: " + base + res.data.status_path, "ok");
+          say(msg, t("notice_received", { id: res.data.id, url: base + res.data.status_path }), "ok");
           return;
         }
         send.disabled = false;
@@ -674,14 +831,14 @@
           res.data.errors.forEach(function (e) {
             var f = fields[e.field];
             var slotError = f && f.querySelector(".cms-field-error");
-            if (slotError) { slotError.textContent = e.message; slotError.hidden = false; }
+            if (slotError) { slotError.textContent = lang === "en" ? e.message : t("bad_field"); slotError.hidden = false; }
           });
-          say(msg, "Please check the highlighted fields.", "error");
-        } else if (res.status === 429) say(msg, "Too many notices. Please try again in " + (res.headers.get("Retry-After") || "60") + " seconds.", "error");
-        else if (res.status === 404) say(msg, "This comment no longer exists.", "info");
-        else if (isBadToken(res)) say(msg, "Your sign-in has expired. Please sign in again.", "error");
-        else say(msg, res.data.detail || "The notice could not be sent.", "error");
-      }, function () { send.disabled = false; say(msg, "Could not reach the comment service. Please try again.", "error"); });
+          say(msg, t("check_fields"), "error");
+        } else if (res.status === 429) say(msg, t("too_many_notices") + " " + t("retry_in", { n: retryAfter(res) }), "error");
+        else if (res.status === 404) say(msg, t("comment_gone"), "info");
+        else if (isBadToken(res)) say(msg, t("expired"), "error");
+        else say(msg, t("notice_failed"), "error");
+      }, function () { send.disabled = false; say(msg, t("offline"), "error"); });
     });
     slot.appendChild(box);
     button.setAttribute("aria-expanded", "true");
@@ -704,7 +861,7 @@
     empty.hidden = true;
   }
 
-  function updateHeading() { heading.textContent = total === 1 ? "1 comment" : total + " comments"; }
+  function updateHeading() { heading.textContent = t("count", { n: total }); }
 
   function load(cursor) {
     var path = "/v1/articles/" + encodeURIComponent(articleId) + "/comments?limit=20&sort=" + sortSelect.value + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "");
@@ -723,9 +880,13 @@
         (d.featured || []).forEach(function (c) { featuredList.appendChild(renderComment(c)); });
         featuredBox.hidden = !featuredList.children.length;
       }
+      mark("cms-data");
+      var page = document.createDocumentFragment();
       d.comments.forEach(function (c) {
-        if (!list.querySelector('[data-comment-id="' + c.id + '"]')) list.appendChild(renderComment(c));
+        if (!list.querySelector('[data-comment-id="' + c.id + '"]')) page.appendChild(renderComment(c));
       });
+      list.appendChild(page);
+      mark("cms-thread");
       (d.awaiting_review || []).forEach(function (c) { addComment(c, c.parent_id && { id: c.parent_id }, true); });
       empty.hidden = list.children.length > 0 || closed;
       nextCursor = d.next_cursor;
@@ -733,8 +894,8 @@
     }).catch(function () {
       moreBtn.disabled = false;
       loadError.textContent = "";
-      loadError.appendChild(document.createTextNode("Comments could not be loaded. "));
-      loadError.appendChild(el("button", { type: "button", class: "cms-link", text: "Try again", onclick: function () { load(cursor); } }));
+      loadError.appendChild(document.createTextNode(t("load_failed") + " "));
+      loadError.appendChild(el("button", { type: "button", class: "cms-link", text: t("try_again"), onclick: function () { load(cursor); } }));
       loadError.hidden = false;
     });
   }
@@ -773,4 +934,4 @@
       if (!submitBtn.dataset.wait) submitBtn.disabled = closed;
     });
   } else if (readerToken) setReader(readerToken);
-})();
+});
