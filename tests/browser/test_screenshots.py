@@ -93,6 +93,14 @@ def test_write_screenshots(server, new_page, console):
     page.locator(".discussion").scroll_into_view_if_needed()
     page.screenshot(path=str(OUT / "embed.png"), full_page=True)
 
+    # The embed in German and in Arabic (right to left), as a site sets it with data-lang, for a
+    # reader whose browser speaks the language; the discussion only, under the English article.
+    for lang, locale in (("de", "de-DE"), ("ar", "ar-EG")):
+        localized = new_page(viewport={"width": 900, "height": 1400}, locale=locale)
+        localized.goto(f"{server.url}/demo?lang={lang}")
+        expect(localized.locator(".cms-comment").first).to_be_visible()
+        localized.locator(".discussion").screenshot(path=str(OUT / f"embed-{lang}.png"))
+
     moderator = console()
     client = server.app.test_client()
     headers = {"Authorization": f"Bearer {server.keys['moderator']}"}
