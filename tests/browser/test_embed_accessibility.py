@@ -110,6 +110,12 @@ def test_reader_posts_replies_and_reports_with_the_keyboard_only(server, new_pag
     tab_to(page, "button:Reply to Ada")
     page.keyboard.press("Enter")
     assert page.evaluate(FOCUSED) == "textarea:text"
+    expect(page.locator(".cms-replying")).to_contain_text("Replying to Ada")
+    # Escape leaves the reply and gives the focus back to the button that opened it.
+    page.keyboard.press("Escape")
+    expect(page.locator(".cms-replying")).to_be_hidden()
+    assert page.evaluate(FOCUSED) == "button:Reply to Ada"
+    page.keyboard.press("Enter")
     page.keyboard.type("Agreed, and the volunteers deserve the credit.")
     tab_to(page, "button:Post comment")
     page.keyboard.press("Enter")
@@ -128,6 +134,11 @@ def test_reader_posts_replies_and_reports_with_the_keyboard_only(server, new_pag
             break
     else:
         raise AssertionError("Tab never reached Ada's Report button")
+    page.keyboard.press("Enter")
+    assert page.evaluate(FOCUSED).startswith("select:")
+    page.keyboard.press("Escape")
+    expect(page.locator(".cms-report")).to_have_count(0)
+    assert page.evaluate(FOCUSED) == "button:Report"
     page.keyboard.press("Enter")
     assert page.evaluate(FOCUSED).startswith("select:")
     page.keyboard.press("ArrowDown")  # Spam -> Abusive or hateful

@@ -289,7 +289,7 @@
   script.parentNode.insertBefore(host, script.nextSibling);
   var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
   root.appendChild(el("link", { rel: "stylesheet", href: base + "/embed.css" }));
-  var wrap = el("section", { class: "cms", "aria-label": t("comments") });
+  var wrap = el("section", { class: "cms", lang: lang, dir: rtl ? "rtl" : "ltr", "aria-label": t("comments") });
   root.appendChild(wrap);
 
   var heading = el("h2", { class: "cms-title", text: t("comments") });
@@ -401,7 +401,7 @@
     clearReplyLine();
     if (comment) {
       replyLine.appendChild(document.createTextNode(t("replying", { name: comment.author.name }) + " "));
-      replyLine.appendChild(el("button", { type: "button", class: "cms-link", text: t("cancel_reply"), onclick: function () { setReply(null); fields.text.input.focus(); } }));
+      replyLine.appendChild(el("button", { type: "button", class: "cms-link", text: t("cancel_reply"), onclick: cancelReply }));
       replyLine.hidden = false;
       slot.appendChild(form);
       slot.appendChild(formMsg);
@@ -411,6 +411,19 @@
       formSlot.appendChild(form);
       formSlot.parentNode.insertBefore(formMsg, formSlot.nextSibling);
     }
+  }
+  // Cancel reply (or Escape in the reply's form) gives the focus back to the Reply button.
+  function cancelReply() {
+    var item = replyTo && list.querySelector('[data-comment-id="' + replyTo.id + '"]');
+    setReply(null);
+    var button = item && item.querySelector("[data-action=reply]");
+    (button || fields.text.input).focus();
+  }
+  onEscape(form, function () { if (replyTo) cancelReply(); });
+  function onEscape(node, close) {
+    node.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { ev.preventDefault(); close(); }
+    });
   }
   function clearReplyLine() { while (replyLine.firstChild) replyLine.removeChild(replyLine.firstChild); }
 
@@ -750,10 +763,12 @@
     var select = el("select", { id: sid }, REPORT_REASONS.map(function (r) { return el("option", { value: r, text: t("reason_" + r) }); }));
     var msg = el("p", { class: "cms-msg", tabindex: "-1", hidden: true }); // read as it takes the focus
     var send = el("button", { type: "submit", class: "cms-btn", text: t("send_report") });
+    // Cancel or Escape closes it and gives the focus back to the button that opened it.
+    function close() { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); }
     var box = el("form", { class: "cms-report", "aria-label": t("report_title") }, [
       el("label", { for: sid, text: t("report_why") }),
       el("div", { class: "cms-row" }, [select, send,
-        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
+        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: close })]),
       msg
     ]);
     box.addEventListener("submit", function (ev) {
@@ -772,6 +787,7 @@
         else { send.disabled = false; say(msg, t("report_failed"), "error"); }
       }, function () { send.disabled = false; say(msg, t("offline"), "error"); });
     });
+    onEscape(box, close);
     slot.appendChild(box);
     button.setAttribute("aria-expanded", "true");
     select.focus();
@@ -803,12 +819,13 @@
     faith.id = faithId;
     var msg = el("p", { class: "cms-msg", tabindex: "-1", hidden: true }); // read as it takes the focus
     var send = el("button", { type: "submit", class: "cms-btn", text: t("send_notice") });
+    function close() { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); }
     var box = el("form", { class: "cms-report cms-notice", "aria-label": t("report_illegal"), novalidate: true }, [
       fields.category, fields.explanation, el("div", { class: "cms-row" }, [fields.name, fields.email]),
       el("div", { class: "cms-field" }, [el("label", { for: faithId }, [faith, " " + t("notice_faith")]),
         el("span", { class: "cms-field-error", hidden: true })]),
       el("div", { class: "cms-row" }, [send,
-        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: function () { box.remove(); button.setAttribute("aria-expanded", "false"); button.focus(); } })]),
+        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: close })]),
       msg
     ]);
     fields.good_faith = faith.parentNode.parentNode;
@@ -840,6 +857,7 @@
         else say(msg, t("notice_failed"), "error");
       }, function () { send.disabled = false; say(msg, t("offline"), "error"); });
     });
+    onEscape(box, close);
     slot.appendChild(box);
     button.setAttribute("aria-expanded", "true");
     category.focus();
