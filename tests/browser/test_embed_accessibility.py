@@ -20,24 +20,29 @@ FOCUSED = """() => {
   const name = node.getAttribute("aria-label") || node.getAttribute("name") || node.textContent.trim();
   return node.tagName.toLowerCase() + ":" + name;
 }"""
-# How the focused element is drawn: a focus ring must show.
+# How the focused element of the embed is drawn (null outside the embed): a focus ring must show.
 FOCUS_RING = """() => {
-  let node = document.activeElement;
-  while (node && node.shadowRoot && node.shadowRoot.activeElement) node = node.shadowRoot.activeElement;
+  const root = document.querySelector(".cms-comments").shadowRoot;
+  const node = root.activeElement;
+  if (!node) return null;
   const style = getComputedStyle(node);
   return {style: style.outlineStyle, width: parseFloat(style.outlineWidth)};
 }"""
 
 
 def tab_to(page, target: str, limit: int = 80) -> None:
-    """Press Tab until the focus is on `target` ("tag:name"), as a keyboard user would."""
+    """Press Tab until the focus is on `target` ("tag:name"), as a keyboard user would, checking
+    the focus ring of every element of the embed passed on the way."""
     seen = []
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(FOCUSED)
+        ring = page.evaluate(FOCUS_RING)
+        # Whatever takes the focus in the embed shows it.
+        assert ring is None or (ring["style"] != "none" and ring["width"] >= 2), (
+            f"no focus ring: {focused} {ring}"
+        )
         if focused == target:
-            ring = page.evaluate(FOCUS_RING)
-            assert ring["style"] != "none" and ring["width"] >= 2, f"no visible focus on {target}: {ring}"
             return
         seen.append(focused)
     raise AssertionError(f"Tab never reached {target}; it went through {seen}")
