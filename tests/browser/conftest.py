@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass
@@ -20,7 +19,6 @@ import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from service import create_app
-from service.config import PROJECT_ROOT
 from service.extensions import db
 from service.identity.tokens import reader_token
 from service.sites import site_by_slug, update_site
@@ -43,12 +41,6 @@ KEPT_TABLES = {"sites", "api_keys"}
 # are in tests/api/test_spam.py.
 LIFTED_VELOCITY = {"velocity_per_minute": 1000, "velocity_per_hour": 100000}
 DEMO_ARTICLE = "demo-lighthouse-restoration"
-# axe-core, the accessibility engine, comes from the npm registry at the first run and is kept in
-# an ignored folder of the checkout (.cache/), never committed nor taken from a CDN.
-AXE_CORE = "axe-core@4.14.1"
-AXE_DIR = PROJECT_ROOT / ".cache" / "axe-core"
-# What the team does not ship: axe's two worst impacts (moderate and minor ones are reported).
-AXE_BLOCKING = ("serious", "critical")
 
 
 def _email(name: str) -> str:
@@ -220,50 +212,3 @@ def console(server, new_page):
         return page
 
     return open_console
-
-
-@pytest.fixture(scope="session")
-def axe_script():
-    """The text of axe.min.js, installed with npm into .cache/axe-core when it is not there yet."""
-    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
-    if not script.exists():
-        npm = shutil.which("npm")
-        if not npm:
-            missing("npm is needed once to install axe-core for the accessibility tests")
-        AXE_DIR.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR), AXE_CORE],
-            check=True,
-            capture_output=True,
-            timeout=600,
-        )
-    return script.read_text()
-
-
-class Axe:
-    """axe-core run on a page: its violations, worst first. The page must come from a context made
-    with bypass_csp=True, as the pages' Content-Security-Policy refuses injected scripts."""
-
-    def __init__(self, source: str):
-        self.source = source
-
-    def violations(self, page, impacts=AXE_BLOCKING) -> list[dict]:
-        if not page.evaluate("() => typeof window.axe === 'object'"):
-            page.add_script_tag(content=self.source)
-        found = page.evaluate(
-            """async () => (await axe.run(document, {resultTypes: ["violations"]})).violations.map(v => ({
-                id: v.id, impact: v.impact, help: v.help,
-                nodes: v.nodes.map(n => n.target.join(" > ") + ": " + n.failureSummary)}))"""
-        )
-        return [v for v in found if v["impact"] in impacts]
-
-    def assert_clean(self, page, state: str) -> list[dict]:
-        """No serious or critical violation in `state`; the lesser ones are returned."""
-        blocking = self.violations(page)
-        assert not blocking, f"axe, {state}: " + json.dumps(blocking, indent=1, ensure_ascii=False)
-        return self.violations(page, impacts=("moderate", "minor"))
-
-
-@pytest.fixture
-def axe(axe_script):
-    return Axe(axe_script)

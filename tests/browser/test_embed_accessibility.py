@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.axe_console import assert_accessible
+
 pytestmark = pytest.mark.browser
 
 FRIENDLY = "Thanks for this well-researched article, I learned a lot."
@@ -48,53 +50,51 @@ def tab_to(page, target: str, limit: int = 80) -> None:
     raise AssertionError(f"Tab never reached {target}; it went through {seen}")
 
 
-def test_axe_finds_no_serious_violation_in_the_embed_and_demo_page(server, new_page, axe):
-    page = new_page(bypass_csp=True)
+def test_axe_finds_no_serious_violation_in_the_embed_and_demo_page(server, new_page):
+    page = new_page()
     page.goto(f"{server.url}/demo?as=anonymous")
     expect(page.locator(".cms-empty")).to_be_visible()
-    lesser = {"empty thread": axe.assert_clean(page, "empty thread")}
+    assert_accessible(page, "empty thread")
 
     page.locator(".cms-form button[type=submit]").click()
     expect(page.locator(".cms-field-text .cms-field-error")).to_be_visible()
-    lesser["form errors"] = axe.assert_clean(page, "form errors")
+    assert_accessible(page, "form errors")
 
     page.locator(".cms-form textarea").fill(INSULT)
     page.locator(".cms-form input[name=name]").fill("Troll")
     page.locator(".cms-form button[type=submit]").click()
     expect(page.locator(".cms-msg.cms-info")).to_be_visible()
-    lesser["awaiting review"] = axe.assert_clean(page, "awaiting review")
+    assert_accessible(page, "awaiting review")
 
     first = server.post(FRIENDLY, name="Ada")
     server.post("The photographs of the lantern room are lovely.", name="Grace", parent_id=first["id"])
     server.post("When does the tower open to visitors?", name="Tom")
     page.reload()
     expect(page.locator(".cms-comment")).to_have_count(3)
-    lesser["with comments"] = axe.assert_clean(page, "with comments")
+    assert_accessible(page, "with comments")
 
     page.get_by_role("button", name="Reply to Ada").click()
     page.get_by_role("button", name="Report", exact=True).first.click()
     expect(page.locator(".cms-report select")).to_be_focused()
-    lesser["reply and report open"] = axe.assert_clean(page, "reply and report forms open")
+    assert_accessible(page, "reply and report forms open")
 
     page.get_by_role("button", name="Report illegal content").first.click()
     page.locator(".cms-notice").get_by_role("button", name="Send notice").click()
     expect(page.locator(".cms-notice .cms-msg.cms-error")).to_be_visible()
-    lesser["notice with errors"] = axe.assert_clean(page, "notice of illegal content with errors")
+    assert_accessible(page, "notice of illegal content with errors")
 
-    signed_in = new_page(bypass_csp=True)
+    signed_in = new_page()
     signed_in.goto(f"{server.url}/demo")
     expect(signed_in.locator(".cms-as")).to_be_visible()
-    lesser["signed in"] = axe.assert_clean(signed_in, "signed-in reader")
+    assert_accessible(signed_in, "signed-in reader")
 
     for lang, heading in (("de", "3 Kommentare"), ("ar", None), ("he", None)):
-        other = new_page(bypass_csp=True)
+        other = new_page()
         other.goto(f"{server.url}/demo?lang={lang}")
         expect(other.locator(".cms-comment")).to_have_count(3)
         if heading:
             expect(other.locator(".cms-title")).to_have_text(heading)
-        lesser[lang] = axe.assert_clean(other, f"embed in {lang}")
-    # Printed for the record (pytest -s): what axe still calls moderate or minor.
-    print({state: [v["id"] for v in found] for state, found in lesser.items()})
+        assert_accessible(other, f"embed in {lang}")
 
 
 def test_reader_posts_replies_and_reports_with_the_keyboard_only(server, new_page):
