@@ -30,8 +30,9 @@
     });
 })(function (script, lang, locale, catalog) {
   "use strict";
-  // Every text the embed shows; the catalogs hold the same keys. {name} marks a value; a text
-  // whose wording depends on a number is an object of Intl.PluralRules categories.
+  // Every text the embed shows, through t(key, vars). {name} marks a value; a text whose wording
+  // depends on a number is an object of Intl.PluralRules categories. A new text goes here and,
+  // under the same key, into every static/i18n/*.json (a browser test compares the keys).
   var EN = {
     comments: "Comments",
     count: { one: "{n} comment", other: "{n} comments" },
