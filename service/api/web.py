@@ -7,8 +7,10 @@ and style lives in a file under service/web/static.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -85,16 +87,50 @@ def _common_headers(response: Response) -> Response:
 
 def _cross_origin_asset(name: str, mimetype: str) -> Response:
     """The embed's files run on the news sites' pages, so any origin may load them."""
-    response = send_from_directory(STATIC, name, mimetype=mimetype, max_age=STATIC_MAX_AGE)
+    return _cross_origin(send_from_directory(STATIC, name, mimetype=mimetype, max_age=STATIC_MAX_AGE))
+
+
+def _cross_origin(response: Response) -> Response:
     response.headers["Access-Control-Allow-Origin"] = "*"
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     response.headers["Cache-Control"] = f"public, max-age={STATIC_MAX_AGE}"
     return response
 
 
+def strip_comments(source: str) -> str:
+    """A script without its whole-line comments, blank lines and indentation: what every article
+    page downloads, a fifth smaller gzipped, while the file keeps its comments. Safe for the
+    embed's ES5 code: without template literals no line starts inside a string, and a line that
+    opens a block comment is left out only if nothing follows the comment on its last line."""
+    kept = []
+    in_comment = False
+    for line in source.splitlines():
+        text = line.strip()
+        if in_comment:
+            in_comment = "*/" not in text
+            if not in_comment and not text.endswith("*/"):
+                kept.append(text.split("*/", 1)[1].strip())
+            continue
+        if text.startswith("/*") and ("*/" not in text or text.endswith("*/")):
+            in_comment = "*/" not in text
+            continue
+        if text and not text.startswith("//"):
+            kept.append(text)
+    return "\n".join(kept) + "\n"
+
+
+@cache
+def _embed_script(modified: float) -> tuple[bytes, str]:
+    body = strip_comments((STATIC / "embed.js").read_text(encoding="utf-8")).encode()
+    return body, hashlib.sha256(body).hexdigest()[:32]
+
+
 @bp.get("/embed.js")
 def embed_script() -> Response:
-    return _cross_origin_asset("embed.js", "text/javascript")
+    body, etag = _embed_script((STATIC / "embed.js").stat().st_mtime)
+    response = Response(body, mimetype="text/javascript")
+    response.set_etag(etag)
+    return _cross_origin(response.make_conditional(request))
 
 
 @bp.get("/embed.css")

@@ -41,6 +41,9 @@ def test_embed_is_small_and_pages_send_security_headers(server):
     # (a catalog of another language comes only when the page needs it).
     styles = client.get("/embed.css")
     assert len(gzip.compress(embed.data, 9)) + len(gzip.compress(styles.data, 9)) < 15 * 1024
+    # Sent without its comments, and revalidated by its ETag.
+    assert b"\n//" not in embed.data and embed.data.lstrip().startswith(b"(function")
+    assert client.get("/embed.js", headers={"If-None-Match": embed.headers["ETag"]}).status_code == 304
     assert b"innerHTML" not in embed.data
     for path in ("/console", "/demo"):
         response = client.get(path)
