@@ -105,7 +105,7 @@ def test_page_lang_decides_and_only_that_catalog_is_fetched(server, new_page):
     assert fetched == []
 
 
-def test_site_choice_wins_over_the_page_and_reader_region_shapes_dates(server, new_page):
+def test_site_choice_wins_over_the_page_and_reader_region_shapes_dates(server, new_page, page_errors):
     server.post(FRIENDLY, name="Ada")
     page, fetched = open_host(server, new_page, lang="en", data_lang="fr", locale="fr-CA")
     expect(page.locator(".cms-title")).to_have_text("1 commentaire")
@@ -125,6 +125,12 @@ def test_site_choice_wins_over_the_page_and_reader_region_shapes_dates(server, n
     unknown, fetched = open_host(server, new_page, lang="xx")
     expect(unknown.locator(".cms-title")).to_have_text("1 comment")
     assert fetched == []
+
+    # A malformed tag still gives its language (Intl would refuse the tag itself).
+    for broken in ("es-1", "es_ES"):
+        spanish, _ = open_host(server, new_page, lang=broken)
+        expect(spanish.locator(".cms-title")).to_have_text("1 comentario")
+    assert page_errors.errors == []
 
 
 def test_arabic_and_hebrew_pages_lay_the_embed_out_right_to_left(server, new_page):

@@ -12,13 +12,15 @@
   if (!script || !script.src) return;
   var LANGS = ["en", "de", "fr", "es", "ar", "he"];
   var holder = script.closest && script.closest("[lang]");
-  var tag = (script.dataset.lang || (holder && holder.getAttribute("lang")) || "en").toLowerCase();
+  var tag = (script.dataset.lang || (holder && holder.getAttribute("lang")) || "en").toLowerCase().replace(/_/g, "-");
   var lang = tag.split("-")[0];
   if (LANGS.indexOf(lang) < 0) { lang = "en"; tag = "en"; }
   var reader = (navigator.languages || [navigator.language]).filter(function (l) {
     return l && l.toLowerCase().split("-")[0] === lang;
   })[0];
   var locale = tag.indexOf("-") > 0 ? tag : reader || lang;
+  // A tag Intl refuses (lang="de-1") would stop the embed: the language alone will do.
+  try { Intl.getCanonicalLocales(locale); } catch (e) { locale = lang; }
   if (lang === "en") return start(script, "en", locale, {});
   fetch(new URL("/embed/i18n/" + lang + ".json", script.src).href, { credentials: "omit" })
     .then(function (res) { return res.ok ? res.json() : null; })
