@@ -47,6 +47,8 @@
     name: "Name",
     email: "E-mail (optional)",
     email_hint: "Never shown publicly.",
+    notify: "E-mail me replies (needs an e-mail)",
+    notify_email: "Give an e-mail address to get the replies.",
     trap: "Leave this field empty",
     post: "Post comment",
     posting: "Posting…",
@@ -351,7 +353,7 @@
     field("text", t("text"), el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
     identityRow,
     honeypot,
-    el("div", { class: "cms-actions" }, [submitBtn, el("label", { class: "cms-notify" }, [notifyBox, " E-mail me replies (needs an e-mail)"])])
+    el("div", { class: "cms-actions" }, [submitBtn, el("label", { class: "cms-notify" }, [notifyBox, " " + t("notify")])])
   ]);
   var formSlot = el("div", { class: "cms-form-slot" }, [form]);
   wrap.appendChild(heading);
@@ -532,7 +534,7 @@
       d.errors.forEach(function (e) {
         var name = FIELD_NAMES[e.field];
         // The service explains in English; other languages say which field to check.
-        if (name) { fieldError(name, lang === "en" ? e.message : t("bad_field")); first = first || name; }
+        if (name) { fieldError(name, lang === "en" ? e.message : t(e.field === "notify_replies" ? "notify_email" : "bad_field")); first = first || name; }
         else general.push(e.field === "parent_id" ? t("parent_gone") : lang === "en" ? e.field + ": " + e.message : t("failed"));
       });
       if (general.length) say(formMsg, general.join(" "), "error");
