@@ -353,7 +353,8 @@
     field("text", t("text"), el("textarea", { name: "text", rows: "4", maxlength: "5000", required: true })),
     identityRow,
     honeypot,
-    el("div", { class: "cms-actions" }, [submitBtn, el("label", { class: "cms-notify" }, [notifyBox, " " + t("notify")])])
+    // The opt-in before the button, in reading and in Tab order alike.
+    el("div", { class: "cms-actions" }, [el("label", { class: "cms-notify" }, [notifyBox, " " + t("notify")]), submitBtn])
   ]);
   var formSlot = el("div", { class: "cms-form-slot" }, [form]);
   wrap.appendChild(heading);
