@@ -75,6 +75,7 @@ def test_every_catalog_has_every_text_and_nothing_else(server):
                 assert form.strip(), (lang, key)
         # The Reply button's name for screen readers holds its visible text (axe checks it).
         assert catalog["reply"].lower() in catalog["reply_to"].lower(), lang
+        assert catalog["like"] + " {n}" in catalog["like_label"], lang
         placeholders = {key: set(re.findall(r"\{\w+\}", json.dumps(text))) for key, text in catalog.items()}
         for key in ("as", "replying", "reply_to", "comment_by", "notice_received"):
             assert placeholders[key], (lang, key)

@@ -77,7 +77,7 @@
     reply: "Reply",
     reply_to: "Reply to {name}", // the Reply button's name for screen readers: holds its text
     like: "Like",
-    like_label: { one: "Like comment by {name} ({n} like)", other: "Like comment by {name} ({n} likes)" },
+    like_label: "Like {n}, comment by {name}", // holds the button's text, "Like" and its count
     like_too_fast: "Too many likes. Please try again in a minute.",
     like_failed: "Your like could not be saved. Please try again.",
     sort_label: "Sort by",
@@ -651,11 +651,11 @@
   function showLike(button, c) {
     button.setAttribute("aria-pressed", liked[c.id] ? "true" : "false");
     button.setAttribute("aria-label", t("like_label", { name: c.author.name, n: c.likes || 0 }));
-    button.lastChild.textContent = String(c.likes || 0);
+    button.lastChild.textContent = numbers.format(c.likes || 0);
   }
   function likeButton(c, slot) {
     var button = el("button", { type: "button", class: "cms-link cms-like", "data-like": String(c.id) },
-      [el("span", { text: t("like") }), el("span", { class: "cms-count" })]);
+      [el("span", { text: t("like") }), " ", el("span", { class: "cms-count" })]);
     showLike(button, c);
     button.addEventListener("click", function () {
       var all = root.querySelectorAll('[data-like="' + c.id + '"]');
