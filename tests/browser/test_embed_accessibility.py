@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.axe_console import assert_accessible
+from tests.browser.axe_support import assert_accessible
 
 pytestmark = pytest.mark.browser
 
