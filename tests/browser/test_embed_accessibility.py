@@ -70,7 +70,9 @@ def test_axe_finds_no_serious_violation_in_the_embed_and_demo_page(server, new_p
     server.post("The photographs of the lantern room are lovely.", name="Grace", parent_id=first["id"])
     server.post("When does the tower open to visitors?", name="Tom")
     page.reload()
-    expect(page.locator(".cms-comment")).to_have_count(3)
+    # Three published, and the reader's own comment awaiting review, shown to them alone.
+    expect(page.locator(".cms-comment")).to_have_count(4)
+    expect(page.locator(".cms-pending")).to_have_count(1)
     assert_accessible(page, "with comments")
 
     page.get_by_role("button", name="Reply to Ada").click()
