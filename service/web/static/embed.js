@@ -86,6 +86,21 @@
     sort_top: "Most liked",
     featured: "Featured",
     featured_title: "Featured comments",
+    edit: "Edit",
+    delete: "Delete",
+    save: "Save",
+    confirm_delete: "Delete this comment?",
+    yes_delete: "Yes, delete",
+    edited: "(edited)",
+    pending: "Awaiting review — only you can see this.",
+    deleted: "This comment was deleted.",
+    edit_published: "Your edit is published.",
+    edit_held: "Your edit is awaiting review.",
+    edit_rejected: "Your edit breaks this site's rules and is not published.",
+    edit_late: "The time to edit this comment is over.",
+    not_yours: "This comment can no longer be changed from this browser.",
+    did_not_work: "That did not work. Please try again.",
+    more_replies: "Show more replies ({n})",
     report: "Report",
     report_illegal: "Report illegal content",
     cancel: "Cancel",
@@ -175,14 +190,6 @@
     "SCAMS_AND_FRAUD", "RISK_FOR_PUBLIC_SECURITY", "NEGATIVE_EFFECTS_ON_CIVIC_DISCOURSE_OR_ELECTIONS",
     "SELF_HARM", "UNSAFE_AND_PROHIBITED_PRODUCTS", "CONSUMER_INFORMATION", "ANIMAL_WELFARE", "NOT_SPECIFIED_NOTICE"
   ];
-  // Authors' own comments (edit, delete, awaiting review) and long threads: their words.
-  var OWN_TEXT = {
-    edit: "Edit", del: "Delete", save: "Save", cancel: "Cancel", confirmDel: "Delete this comment?", yesDel: "Yes, delete",
-    edited: "(edited)", pending: "Awaiting review — only you can see this.", deleted: "This comment was deleted.",
-    saved: "Your edit is published.", savedHeld: "Your edit is awaiting review.", savedRejected: "Your edit breaks this site's rules and is not published.",
-    late: "The time to edit this comment is over.", notYours: "This comment can no longer be changed from this browser.",
-    failed: "That did not work. Please try again.", moreReplies: function (n) { return "Show more replies (" + n + ")"; }
-  };
   var uid = 0;
 
   // --- DOM helpers: text only -------------------------------------------------------------
@@ -592,7 +599,7 @@
     var repliesList = el("ol", { class: "cms-replies" });
     var slot = el("div", { class: "cms-slot" });
     if (c.deleted) return withReplies(el("li", { class: "cms-comment cms-deleted", "data-comment-id": String(c.id) }, [
-      el("article", {}, [el("p", { class: "cms-text", text: OWN_TEXT.deleted })]), repliesList]), c, repliesList);
+      el("article", {}, [el("p", { class: "cms-text", text: t("deleted") })]), repliesList]), c, repliesList);
     var body = el("div", { class: "cms-text", text: c.text });
     var actions = el("div", { class: "cms-comment-actions" }, [
       likeButton(c, slot),
@@ -607,8 +614,8 @@
           el("span", { class: "cms-author", text: c.author.name }),
           el("time", { datetime: c.created_at, text: when(c.created_at) }),
           c.featured ? el("span", { class: "cms-badge", text: t("featured") }) : null,
-          c.edited_at ? el("span", { class: "cms-edited", text: OWN_TEXT.edited }) : null,
-          c.pending ? el("span", { class: "cms-pending-note", text: OWN_TEXT.pending }) : null
+          c.edited_at ? el("span", { class: "cms-edited", text: t("edited") }) : null,
+          c.pending ? el("span", { class: "cms-pending-note", text: t("pending") }) : null
         ]),
         body,
         actions,
@@ -688,7 +695,7 @@
   function moreReplies(item, c) {
     var cursor = c.more_replies;
     var left = c.reply_count - item.querySelectorAll(".cms-replies .cms-comment").length;
-    var btn = el("button", { type: "button", class: "cms-link cms-more-replies", text: OWN_TEXT.moreReplies(left) });
+    var btn = el("button", { type: "button", class: "cms-link cms-more-replies", text: t("more_replies", { n: left }) });
     btn.addEventListener("click", function () {
       btn.disabled = true;
       api("GET", "/v1/comments/" + c.id + "/replies?limit=100&cursor=" + encodeURIComponent(cursor)).then(function (res) {
@@ -701,7 +708,7 @@
           left -= 1;
         });
         cursor = res.data.next_cursor;
-        btn.textContent = OWN_TEXT.moreReplies(Math.max(left, 1));
+        btn.textContent = t("more_replies", { n: Math.max(left, 1) });
         btn.hidden = !cursor;
       }, function () { btn.disabled = false; });
     });
@@ -715,18 +722,18 @@
     slot.appendChild(msg);
     function send(method, payload) {
       return api(method, "/v1/comments/" + c.id, payload, { "Author-Token": entry[0] }).then(function (res) {
-        if (res.status === 403 || res.status === 401) { own(c.id, null); say(msg, OWN_TEXT.notYours, "error"); }
-        else if (res.data.code === "edit-window-closed") { editBtn.remove(); say(msg, OWN_TEXT.late, "error"); }
-        else if (!res.ok) say(msg, res.data.detail || OWN_TEXT.failed, "error");
+        if (res.status === 403 || res.status === 401) { own(c.id, null); say(msg, t("not_yours"), "error"); }
+        else if (res.data.code === "edit-window-closed") { editBtn.remove(); say(msg, t("edit_late"), "error"); }
+        else if (!res.ok) say(msg, (lang === "en" && res.data.detail) || t("did_not_work"), "error");
         return res;
-      }, function () { say(msg, OWN_TEXT.failed, "error"); return { ok: false, data: {} }; });
+      }, function () { say(msg, t("did_not_work"), "error"); return { ok: false, data: {} }; });
     }
-    var editBtn = el("button", { type: "button", class: "cms-link cms-own", text: OWN_TEXT.edit, onclick: function () {
-      var area = el("textarea", { rows: "4", maxlength: "5000", "aria-label": OWN_TEXT.edit });
+    var editBtn = el("button", { type: "button", class: "cms-link cms-own", text: t("edit"), onclick: function () {
+      var area = el("textarea", { rows: "4", maxlength: "5000", "aria-label": t("edit") });
       area.value = body.textContent;
       var box = el("form", { class: "cms-report cms-edit" }, [area, el("div", { class: "cms-row" }, [
-        el("button", { type: "submit", class: "cms-btn", text: OWN_TEXT.save }),
-        el("button", { type: "button", class: "cms-link", text: OWN_TEXT.cancel, onclick: function () { box.remove(); body.hidden = false; } })])]);
+        el("button", { type: "submit", class: "cms-btn", text: t("save") }),
+        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: function () { box.remove(); body.hidden = false; } })])]);
       box.addEventListener("submit", function (ev) {
         ev.preventDefault();
         send("PATCH", { text: area.value }).then(function (res) {
@@ -735,7 +742,7 @@
           body.textContent = res.data.text;
           body.hidden = false;
           var st = res.data.status;
-          say(msg, st === "approved" ? OWN_TEXT.saved : st === "rejected" ? OWN_TEXT.savedRejected : OWN_TEXT.savedHeld, st === "approved" ? "ok" : "info");
+          say(msg, st === "approved" ? t("edit_published") : st === "rejected" ? t("edit_rejected") : t("edit_held"), st === "approved" ? "ok" : "info");
         });
       });
       body.hidden = true;
@@ -743,9 +750,9 @@
       area.focus();
     } });
     if (entry[1] && new Date(entry[1]) > new Date()) actions.appendChild(editBtn);
-    actions.appendChild(el("button", { type: "button", class: "cms-link cms-own", text: OWN_TEXT.del, onclick: function () {
-      var box = el("div", { class: "cms-report cms-confirm", role: "group" }, [OWN_TEXT.confirmDel, " ",
-        el("button", { type: "button", class: "cms-btn", text: OWN_TEXT.yesDel, onclick: function () {
+    actions.appendChild(el("button", { type: "button", class: "cms-link cms-own", text: t("delete"), onclick: function () {
+      var box = el("div", { class: "cms-report cms-confirm", role: "group" }, [t("confirm_delete"), " ",
+        el("button", { type: "button", class: "cms-btn", text: t("yes_delete"), onclick: function () {
           send("DELETE").then(function (res) {
             if (res.status !== 204) return;
             own(c.id, null);
@@ -757,7 +764,7 @@
             item.replaceWith(gone);
           });
         } }),
-        el("button", { type: "button", class: "cms-link", text: OWN_TEXT.cancel, onclick: function () { box.remove(); } })]);
+        el("button", { type: "button", class: "cms-link", text: t("cancel"), onclick: function () { box.remove(); } })]);
       slot.appendChild(box);
     } }));
   }
