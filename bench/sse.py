@@ -33,6 +33,8 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from api import wait_ready  # noqa: E402 - bench/api.py, beside this file
+
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DB_NAME = "sse_bench"
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -95,19 +97,6 @@ def start_server(url: str, port: int, workers: int, clients: int) -> subprocess.
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(clients + 8)]
     command += ["--bind", f"127.0.0.1:{port}", "--log-level", "warning", "service.wsgi:app"]
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
-
-
-def wait_ready(base: str, timeout: float = 90) -> None:
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            with urllib.request.urlopen(f"{base}/readyz", timeout=2) as response:  # noqa: S310 - loopback
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("the service did not become ready")
 
 
 class Client:
@@ -228,7 +217,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, port, args.workers, args.clients)
     try:
-        wait_ready(base)
+        wait_ready(base, 90)
         fan_out, end_to_end, missing, posts = asyncio.run(
             measure(base, port, key, site_id, args.clients, args.comments, args.gap)
         )
