@@ -63,15 +63,25 @@ def open_stream(site_id: int, article_id: str, network: str, after: int | None) 
 
 
 def _approved_after(site_id: int, article_id: str, after: int, limit: int) -> list[dict]:
+    """What the browser missed since comment `after`: the approved comments after it, and older
+    ones approved since it was posted (a held comment a moderator approved later has a lower id
+    than the events already sent). Comments changed since for other reasons come too; the embed
+    skips what it shows already."""
+    in_thread = sa.and_(
+        Article.site_id == site_id, Article.external_id == article_id, Comment.status == "approved"
+    )
+    since = db.session.scalar(
+        sa.select(Comment.created_at)
+        .join(Article, Article.id == Comment.article_id)
+        .where(Article.site_id == site_id, Article.external_id == article_id, Comment.id == after)
+    )
+    missed = Comment.id > after
+    if since is not None:  # an id of this thread (else a forged one: only what comes after it)
+        missed = sa.or_(missed, sa.and_(Comment.id < after, Comment.updated_at > since))
     rows = db.session.scalars(
         sa.select(Comment)
         .join(Article, Article.id == Comment.article_id)
-        .where(
-            Article.site_id == site_id,
-            Article.external_id == article_id,
-            Comment.status == "approved",
-            Comment.id > after,
-        )
+        .where(in_thread, missed)
         .order_by(Comment.id)
         .limit(limit)
     )

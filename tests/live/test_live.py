@@ -119,6 +119,30 @@ def test_a_reconnect_with_last_event_id_gets_what_it_missed(client, factory, emb
         again.close()
 
 
+def test_a_reconnect_gets_an_older_comment_a_moderator_approved_while_away(
+    client, factory, embed_key, mod, insult_text
+):
+    held = factory.post(embed_key, text=insult_text).get_json()
+    assert held["status"] != "approved"
+    stream = open_stream(client, embed_key)
+    shown = factory.post(embed_key, text="Posted and shown live.").get_json()
+    assert stream.comment()["id"] == shown["id"]
+    stream.close()  # the page lost its connection; meanwhile the held comment is approved
+    answer = client.post(
+        f"/v1/moderation/comments/{held['id']}/decision", json={"status": "approved"}, headers=mod
+    )
+    assert answer.status_code == 200, answer.get_json()
+    newer = factory.post(embed_key, text="Posted while the page was away.").get_json()
+    again = open_stream(client, embed_key, headers={"Last-Event-ID": str(shown["id"])})
+    try:
+        # The approved comment's id is lower than the last event's, and it still arrives, in id
+        # order with the newer one (the shown comment is not sent again).
+        assert again.comment()["id"] == held["id"]
+        assert again.comment()["id"] == newer["id"]
+    finally:
+        again.close()
+
+
 def test_the_header_wins_over_the_query_and_a_forged_id_starts_from_now(client, factory, embed_key):
     ids = [
         factory.post(embed_key, text=f"Comment number {i} on the plan.").get_json()["id"] for i in range(3)
