@@ -33,15 +33,12 @@ RECONNECT_SECONDS = 1.0
 
 
 def public_comment(comment: Any) -> dict[str, Any]:
-    """What a live event carries: the thread's shape of a comment (no e-mail, user id or scores)."""
-    return {
-        "id": comment.id,
-        "parent_id": comment.parent_id,
-        "author": {"name": comment.author_name},
-        "text": comment.text,
-        "created_at": comment.created_at.isoformat(),
-        "replies": [],
-    }
+    """What a live event carries: the comment as the thread shows it (no e-mail, user id or
+    scores), ready for JSON (it crosses Redis)."""
+    from ..comments import public_view  # here: comments imports transitions, which imports this
+
+    view = public_view(comment)
+    return {**view, "created_at": view["created_at"].isoformat()}
 
 
 def announce_approved(comment: Any, external_article_id: str) -> None:
