@@ -39,10 +39,7 @@ class TTLCache(Generic[Value]):
             return hit[1]
         generation = self._generation
         value = load()
-        if self.ttl > 0 and generation == self._generation:
-            if len(self._entries) >= self.max_entries:
-                self._entries.clear()
-            self._entries[key] = (now + self.ttl, value)
+        self._keep(key, value, now, generation)
         return value
 
     def get_many(
@@ -63,12 +60,16 @@ class TTLCache(Generic[Value]):
             generation = self._generation
             loaded = load(missing)
             for key in missing:
-                value = found[key] = loaded.get(key)
-                if self.ttl > 0 and generation == self._generation:
-                    if len(self._entries) >= self.max_entries:
-                        self._entries.clear()
-                    self._entries[key] = (now + self.ttl, value)
+                found[key] = loaded.get(key)
+                self._keep(key, found[key], now, generation)
         return found
+
+    def _keep(self, key: Hashable, value: Value | None, now: float, generation: int) -> None:
+        """Store a value loaded at `now`, unless the cache was cleared since (see __init__)."""
+        if self.ttl > 0 and generation == self._generation:
+            if len(self._entries) >= self.max_entries:
+                self._entries.clear()
+            self._entries[key] = (now + self.ttl, value)
 
     def invalidate(self, keys: Iterable[Hashable]) -> None:
         for key in keys:
