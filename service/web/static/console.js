@@ -317,13 +317,18 @@
     loadQueue(false);
   }
 
+  var queueRequest = 0;
   function loadQueue(more) {
     var params = filters();
     params.limit = 25;
     if (more) params.cursor = state.cursor;
     else { state.items = []; state.selected = {}; state.active = -1; clear($("cards")); }
     $("queue-more").disabled = true;
+    // Only the newest request draws: an answer for a queue the moderator already left (a quick
+    // click on another tab) would add its cards to the new queue's.
+    var request = ++queueRequest;
     return api("GET", "/v1/moderation/comments" + qs(params)).then(function (res) {
+      if (request !== queueRequest) return;
       $("queue-more").disabled = false;
       var ferr = $("filters-error");
       if (!res.ok) {
